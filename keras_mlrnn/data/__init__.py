@@ -1,0 +1,13 @@
+"""Data sets and input pipelines.
+
+`load_scenes` and the numpy pipeline never import TensorFlow; the tf.data
+pipeline imports it lazily when first used.
+"""
+
+from keras_mlrnn.data.scenes import (
+    LOOKALIKE_PAIRS,
+    SCENE_CLASS_NAMES,
+    generate_scenes,
+    load_scenes,
+    save_sample_grid,
+)

@@ -1,0 +1,19 @@
+"""The model registry: one name per method, used by the CLI and benchmarks."""
+
+from keras_mlrnn.models.base import MultiLabelModel
+from keras_mlrnn.models.binary_relevance import BinaryRelevance
+
+# CLI name -> class. A new method is registered by adding one line here.
+MODELS = {
+    "binary-relevance": BinaryRelevance,
+}
+
+# The method `keras-mlrnn train` uses when --model is not given.
+DEFAULT_MODEL = "binary-relevance"
+
+
+def get_model_class(name):
+    """Returns the model class registered under a CLI name (e.g. "binary-relevance")."""
+    if name not in MODELS:
+        raise ValueError(f"Unknown model {name!r}; expected one of {sorted(MODELS)}.")
+    return MODELS[name]

@@ -1,0 +1,293 @@
+"""`MultiLabelModel`: the contract every method keeps.
+
+- `call(images)` -> scores `(B, C)` in [0, 1], float32 (ranking, mAP).
+- `predict_sets(images)` -> multi-hot `(B, C)`: the method's own decision.
+- `fit(ds)` with `ds` yielding `(images, multi_hot)` trains the method with
+  its own loss, on every backend.
+- `get_config()` / `from_config()`, `.keras` files, `from_preset()` /
+  `save_to_preset()`.
+
+Teacher forcing, solved once: a method may need the targets inside its
+forward pass (CNNRNN feeds the ground-truth label sequence). Keras' built-in
+`train_step` / `test_step` of every backend call `self(x)` and only then
+`compute_loss(x, y, y_pred)`. `MultiLabelModel` wraps them once, backend
+agnostically: the step repacks the batch as
+`x = {"images": images, "targets": y}` and delegates to the backend's own
+step, so gradients, loss scaling and distribution stay Keras'. `call` then
+returns the method's full output dict (which holds `"scores"`) when targets
+are present, and just the scores otherwise. `compute_loss` hands the dict to
+the method's `compute_method_loss`; compiled metrics see the scores.
+
+A subclass implements:
+- `forward(images, targets, training) -> dict` with at least `"scores"`
+  (float32, `(B, C)`); `targets` is None at inference.
+- `compute_method_loss(y_true, outputs, sample_weight) -> scalar` (float32).
+- `decode_sets(images) -> (B, C)` multi-hot (defaults to `scores >= 0.5`).
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_mlrnn import backbones
+from keras_mlrnn.metrics import MeanAveragePrecision, MultiLabelF1
+
+
+class _Unsaved:
+    """Holds an object without Keras tracking it as a sublayer."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+class _SetsDecoder(keras.Model):
+    """Wraps a model so `predict()` runs its `decode_sets`, compiled like any predict."""
+
+    def __init__(self, model):
+        super().__init__(name=f"{model.name}_sets", dtype=model.dtype_policy)
+        self.inner = model
+
+    def call(self, images):
+        return self.inner.decode_sets(images)
+
+
+def weighted_batch_mean(per_sample, sample_weight=None):
+    """Mean over the batch of `per_sample` (B,), weighted like Keras' losses (sum(w l) / B)."""
+    per_sample = ops.cast(per_sample, "float32")
+    if sample_weight is not None:
+        per_sample = per_sample * ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+    return ops.mean(per_sample)
+
+
+class MultiLabelModel(keras.Model):
+    """Base class of every multi-label method: backbone, contract, training hooks.
+
+    Args:
+        num_classes: int. Number of labels C.
+        backbone: str or `keras.Model`. A name from
+            `keras_mlrnn.backbones.BACKBONE_NAMES` (`"tiny"`, `"resnet50"`,
+            `"vgg16"`, ...) or a model returning a feature map. Defaults to
+            "resnet50".
+        backbone_weights: None, "imagenet" or a weights-file path. Only used
+            when the model is constructed; `from_config` and loading ignore it
+            (the saved weights replace it). Defaults to None.
+        backbone_trainable: bool. Fine-tune the backbone. Defaults to True.
+        image_size: int. Side of the square input images. Defaults to 224.
+        class_names: list of str or None. One name per class.
+        **kwargs: `keras.Model` arguments (`name`, `dtype`, ...).
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        backbone="resnet50",
+        backbone_weights=None,
+        backbone_trainable=True,
+        image_size=224,
+        class_names=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if int(num_classes) < 1:
+            raise ValueError(f"num_classes must be >= 1, got {num_classes}.")
+        if class_names is not None and len(class_names) != int(num_classes):
+            raise ValueError(
+                f"class_names has {len(class_names)} names but num_classes is {num_classes}."
+            )
+        if isinstance(backbone, dict):
+            backbone = keras.saving.deserialize_keras_object(backbone)
+        self.num_classes = int(num_classes)
+        self.image_size = int(image_size)
+        self.class_names = list(class_names) if class_names is not None else None
+        self.backbone_weights = backbone_weights
+        self.backbone_trainable = bool(backbone_trainable)
+        self.backbone_name = backbone if isinstance(backbone, str) else None
+        self.preprocessing = backbones.preprocessing_mode(backbone)
+        self.backbone = backbones.build_backbone(
+            backbone,
+            image_size=self.image_size,
+            weights=backbone_weights,
+            trainable=self.backbone_trainable,
+            dtype=self.dtype_policy,
+        )
+        self._decoder = _Unsaved(None)
+
+    # ----------------------------------------------------------- subclass API
+    def forward(self, images, targets=None, training=False):
+        """Runs the method. Returns a dict with at least `"scores"` (B, C) float32."""
+        raise NotImplementedError
+
+    def compute_method_loss(self, y_true, outputs, sample_weight=None):
+        """The method's own training loss from `forward`'s outputs (scalar, float32)."""
+        raise NotImplementedError
+
+    def decode_sets(self, images):
+        """The method's multi-hot decision for a batch (default: scores >= 0.5)."""
+        scores = self.forward(images, None, training=False)["scores"]
+        return ops.cast(scores >= 0.5, "float32")
+
+    # ------------------------------------------------------------- features
+    def image_features(self, images, training=False):
+        """Backbone feature map `(B, h, w, D)` in the compute dtype from uint8/float images."""
+        shape = tuple(images.shape[1:])
+        expected = (self.image_size, self.image_size, 3)
+        if shape != expected:
+            raise ValueError(
+                f"{self.__class__.__name__} expects images of shape (B, {expected[0]}, "
+                f"{expected[1]}, 3); got (B, {', '.join(str(s) for s in shape)}). "
+                "Resize them in the input pipeline or build the model with that image_size."
+            )
+        # Normalise in float32 (the caffe mean subtraction needs it), then
+        # hand the backbone its compute dtype.
+        x = backbones.preprocess(ops.cast(images, "float32"), self.preprocessing)
+        return self.backbone(ops.cast(x, self.compute_dtype), training=training)
+
+    # ---------------------------------------------------------- Keras hooks
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        size = self.image_size
+        # A concrete pass on one blank image creates every weight of the
+        # training path, whatever shapes Keras recorded (dict or tensor).
+        images = ops.zeros((1, size, size, 3), dtype="uint8")
+        targets = ops.zeros((1, self.num_classes), dtype="float32")
+        self.forward(images, targets, training=False)
+        self.built = True
+
+    def call(self, inputs, training=False):
+        if isinstance(inputs, dict):
+            outputs = self.forward(inputs["images"], inputs.get("targets"), training=training)
+            return outputs if inputs.get("targets") is not None else outputs["scores"]
+        return self.forward(inputs, None, training=training)["scores"]
+
+    @staticmethod
+    def _pack_targets(data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if y is None or isinstance(x, dict):
+            return data
+        return keras.utils.pack_x_y_sample_weight({"images": x, "targets": y}, y, sample_weight)
+
+    def train_step(self, *args):
+        # JAX's step is train_step(state, data); TF's and torch's train_step(data).
+        *state, data = args
+        return super().train_step(*state, self._pack_targets(data))
+
+    def test_step(self, *args):
+        *state, data = args
+        return super().test_step(*state, self._pack_targets(data))
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if not isinstance(y_pred, dict):
+            raise ValueError(
+                "compute_loss needs the method's outputs; fit/evaluate provide them. "
+                "Got a tensor, which happens when x and y were packed by hand."
+            )
+        total = self.compute_method_loss(y, y_pred, sample_weight)
+        if self._compile_loss is not None:
+            total = total + ops.cast(
+                self._compile_loss(y, y_pred["scores"], sample_weight), "float32"
+            )
+        for extra in self.losses:  # weight regularisers and add_loss terms
+            total = total + ops.cast(ops.sum(extra), "float32")
+        return total
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        scores = y_pred["scores"] if isinstance(y_pred, dict) else y_pred
+        return super().compute_metrics(x, y, scores, sample_weight)
+
+    def compile(self, optimizer="adam", loss=None, metrics="default", **kwargs):
+        """Compiles with the method's own loss; `metrics="default"` adds mAP, CF1, OF1.
+
+        Args:
+            optimizer: Keras optimizer or name. Defaults to "adam".
+            loss: optional extra loss on the scores, added to the method's
+                loss. Defaults to None.
+            metrics: list of metrics on the scores, or "default". Defaults
+                to "default".
+            **kwargs: passed to `keras.Model.compile` (`jit_compile`, ...).
+        """
+        if isinstance(metrics, str) and metrics == "default":
+            metrics = default_metrics(self.num_classes)
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def compile_from_config(self, config):
+        # `compile` is overridden, so Keras leaves re-compiling a loaded model
+        # to us: restore optimizer, loss and metrics as saved.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    # ------------------------------------------------------------ inference
+    def predict_sets(self, x, batch_size=None, verbose=0, **kwargs):
+        """The method's multi-hot decision for images, compiled like `predict`.
+
+        Args:
+            x: uint8 images `(N, S, S, 3)`, or a dataset yielding images or
+                `(images, labels)` batches.
+            batch_size: int or None. As in `keras.Model.predict`.
+            verbose: progress bar mode. Defaults to 0.
+
+        Returns:
+            float32 numpy array `(N, C)` in {0, 1}.
+        """
+        if self._decoder.value is None:
+            self._decoder.value = _SetsDecoder(self)
+        sets = self._decoder.value.predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
+        return np.asarray(sets, dtype=np.float32)
+
+    # -------------------------------------------------------- serialisation
+    def get_config(self):
+        config = super().get_config()
+        backbone = self.backbone_name
+        if backbone is None:
+            backbone = keras.saving.serialize_keras_object(self.backbone)
+        config.update(
+            {
+                "num_classes": self.num_classes,
+                "backbone": backbone,
+                "backbone_weights": self.backbone_weights,
+                "backbone_trainable": self.backbone_trainable,
+                "image_size": self.image_size,
+                "class_names": self.class_names,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        # Architecture only: weights come from the saved file, so never
+        # download or read the original backbone weights again.
+        config["backbone_weights"] = None
+        if "dtype" in config and isinstance(config["dtype"], dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, **overrides):
+        """Builds a model from a preset directory (see `keras_mlrnn.presets`).
+
+        Args:
+            preset: str. A preset directory (config.json, model.weights.h5,
+                metadata.json) or a built-in preset name.
+            load_weights: bool. Load the preset's weights. Defaults to True.
+            **overrides: constructor arguments replacing the preset's.
+        """
+        from keras_mlrnn import presets
+
+        return presets.load_preset(preset, cls=cls, load_weights=load_weights, **overrides)
+
+    def save_to_preset(self, preset_dir, metadata=None):
+        """Writes this model as a preset directory (see `keras_mlrnn.presets`)."""
+        from keras_mlrnn import presets
+
+        return presets.save_to_preset(self, preset_dir, metadata=metadata)
+
+
+def default_metrics(num_classes):
+    """The streaming metrics `compile` adds by default: mAP, CF1, OF1."""
+    return [
+        MeanAveragePrecision(num_classes),
+        MultiLabelF1(num_classes, average="class"),
+        MultiLabelF1(num_classes, average="overall"),
+    ]

@@ -1,0 +1,74 @@
+"""`BinaryRelevance`: backbone, global average pool, dropout, Dense(C), sigmoid BCE."""
+
+import keras
+from keras import layers, ops
+
+from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
+
+
+@keras.saving.register_keras_serializable(package="keras_mlrnn")
+class BinaryRelevance(MultiLabelModel):
+    """The baseline: one independent sigmoid per class on pooled CNN features.
+
+    This is the "CNN (binary cross-entropy)" / "ResNet-baseline" row of the
+    papers' tables and the floor every speed figure is measured against.
+
+    Args:
+        num_classes: int. Number of labels C.
+        dropout: float. Dropout rate before the classifier. Defaults to 0.5.
+        threshold: float. Decision threshold of `predict_sets`. Defaults to 0.5.
+        top_k: int or None. If set, `predict_sets` keeps at most the k best
+            labels (then applies the threshold). Defaults to None.
+        **kwargs: `MultiLabelModel` arguments (`backbone`, `image_size`, ...).
+
+    Example:
+    ```python
+    import keras_mlrnn as km
+    from keras_mlrnn.data import load_scenes
+    x, y = load_scenes("train", num_images=64)
+    model = km.BinaryRelevance(num_classes=20, backbone="tiny", image_size=64)
+    model.compile(optimizer="adam")
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    scores = model.predict(x[:4], verbose=0)        # (4, 20) in [0, 1]
+    sets = model.predict_sets(x[:4])                # (4, 20) multi-hot
+    ```
+
+    Reference: the binary cross-entropy baseline of Wang et al., CVPR 2016.
+    """
+
+    def __init__(self, num_classes, dropout=0.5, threshold=0.5, top_k=None, **kwargs):
+        super().__init__(num_classes, **kwargs)
+        self.dropout_rate = float(dropout)
+        self.threshold = float(threshold)
+        self.top_k = None if top_k is None else int(top_k)
+        self.pool = layers.GlobalAveragePooling2D(dtype=self.dtype_policy, name="pool")
+        self.dropout = layers.Dropout(self.dropout_rate, dtype=self.dtype_policy, name="dropout")
+        self.classifier = layers.Dense(num_classes, dtype=self.dtype_policy, name="classifier")
+
+    def forward(self, images, targets=None, training=False):
+        features = self.pool(self.image_features(images, training=training))
+        logits = self.classifier(self.dropout(features, training=training))
+        # Sigmoid and loss in float32 whatever the compute dtype.
+        logits = ops.cast(logits, "float32")
+        return {"scores": ops.sigmoid(logits), "logits": logits}
+
+    def compute_method_loss(self, y_true, outputs, sample_weight=None):
+        per_sample = keras.losses.binary_crossentropy(
+            ops.cast(y_true, "float32"), outputs["logits"], from_logits=True
+        )
+        return weighted_batch_mean(per_sample, sample_weight)
+
+    def decode_sets(self, images):
+        scores = self.forward(images, None, training=False)["scores"]
+        keep = scores >= self.threshold
+        if self.top_k is not None:
+            kth = ops.top_k(scores, k=min(self.top_k, self.num_classes))[0][:, -1:]
+            keep = ops.logical_and(keep, scores >= kth)
+        return ops.cast(keep, "float32")
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"dropout": self.dropout_rate, "threshold": self.threshold, "top_k": self.top_k}
+        )
+        return config

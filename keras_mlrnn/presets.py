@@ -1,0 +1,140 @@
+"""Presets: a directory with `config.json`, `model.weights.h5` and `metadata.json`.
+
+`save_to_preset(model, dir)` writes one; `load_preset(dir)` (behind every
+model's `from_preset`) reads it back, checking the weights' sha256 against
+`metadata.json` so a corrupted or swapped file fails loudly.
+
+Example:
+```python
+import keras_mlrnn as km
+model = km.BinaryRelevance(num_classes=20, backbone="tiny", image_size=64)
+km.presets.save_to_preset(model, "/tmp/my_preset")
+same = km.BinaryRelevance.from_preset("/tmp/my_preset")
+```
+"""
+
+import hashlib
+import json
+import os
+
+import keras
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+METADATA_FILE = "metadata.json"
+
+# Built-in preset names, per model class name: filled by the presets issue
+# with real configurations and trained weights, never with placeholders.
+BUILTIN_PRESETS = {}
+
+
+def sha256_of(path):
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_to_preset(model, preset_dir, metadata=None, overwrite=False):
+    """Writes `model` as a preset directory.
+
+    Args:
+        model: a built `MultiLabelModel`.
+        preset_dir: str. Directory to write; created if missing.
+        metadata: dict or None. Extra metadata (data set, split, metric
+            table, the command that trained the model).
+        overwrite: bool. Replace an existing preset. Defaults to False.
+
+    Returns:
+        str, the preset directory.
+    """
+    config_path = os.path.join(preset_dir, CONFIG_FILE)
+    if os.path.exists(config_path) and not overwrite:
+        raise FileExistsError(
+            f"{preset_dir} already holds a preset; pass overwrite=True to replace it."
+        )
+    os.makedirs(preset_dir, exist_ok=True)
+    if not model.built:
+        model.build()
+    config = model.get_config()
+    config["backbone_weights"] = None  # the weights file carries them
+    with open(config_path, "w") as f:
+        json.dump(
+            {"registered_name": keras.saving.get_registered_name(type(model)), "config": config},
+            f,
+            indent=2,
+        )
+    weights_path = os.path.join(preset_dir, WEIGHTS_FILE)
+    model.save_weights(weights_path, overwrite=True)
+    from keras_mlrnn import __version__
+
+    meta = dict(metadata or {})
+    meta.update(
+        {
+            "weights_sha256": sha256_of(weights_path),
+            "keras_version": keras.__version__,
+            "keras_mlrnn_version": __version__,
+        }
+    )
+    with open(os.path.join(preset_dir, METADATA_FILE), "w") as f:
+        json.dump(meta, f, indent=2)
+    return preset_dir
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON: {e}") from e
+
+
+def load_preset(preset, cls=None, load_weights=True, **overrides):
+    """Builds the model a preset describes.
+
+    Args:
+        preset: str. A preset directory, or a built-in preset name.
+        cls: the class asked for (e.g. `km.BinaryRelevance`) or None for
+            whatever class the preset holds.
+        load_weights: bool. Load and verify the weights. Defaults to True.
+        **overrides: constructor arguments replacing the preset's.
+
+    Returns:
+        A built model.
+    """
+    if not os.path.isdir(preset):
+        known = sorted(BUILTIN_PRESETS.get(getattr(cls, "__name__", ""), {}))
+        raise ValueError(
+            f"Unknown preset {preset!r}: not a directory, and not a built-in preset name "
+            f"(built-in presets for this class: {known or 'none yet'})."
+        )
+    config_path = os.path.join(preset, CONFIG_FILE)
+    if not os.path.isfile(config_path):
+        raise FileNotFoundError(f"{preset} is not a preset directory: {CONFIG_FILE} is missing.")
+    spec = _read_json(config_path)
+    preset_cls = keras.saving.get_registered_object(spec["registered_name"])
+    if preset_cls is None:
+        raise ValueError(f"{config_path} names an unknown class {spec['registered_name']!r}.")
+    if cls is not None and not issubclass(preset_cls, cls):
+        raise ValueError(
+            f"Preset {preset} holds a {preset_cls.__name__}, not a {cls.__name__}; "
+            f"use {preset_cls.__name__}.from_preset."
+        )
+    model = preset_cls.from_config({**spec["config"], **overrides})
+    model.build()
+    if load_weights:
+        weights_path = os.path.join(preset, WEIGHTS_FILE)
+        if not os.path.isfile(weights_path):
+            raise FileNotFoundError(f"Preset {preset} has no weights file {WEIGHTS_FILE}.")
+        meta_path = os.path.join(preset, METADATA_FILE)
+        expected = _read_json(meta_path).get("weights_sha256") if os.path.isfile(meta_path) else None
+        actual = sha256_of(weights_path)
+        if expected is not None and actual != expected:
+            raise ValueError(
+                f"sha256 mismatch for {weights_path}: metadata.json expects {expected}, "
+                f"the file has {actual}. The file is corrupted or was replaced."
+            )
+        model.load_weights(weights_path)
+    return model
