@@ -109,7 +109,9 @@ def tiny_backbone(image_size=64, width=32, name="tiny_backbone"):
     for i, (filters, stride) in enumerate(
         [(width, 2), (2 * width, 2), (4 * width, 2), (4 * width, 1)]
     ):
-        x = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = layers.Conv2D(
+            filters, 3, strides=stride, padding="same", use_bias=False, name=f"conv{i}"
+        )(x)
         x = layers.BatchNormalization(name=f"bn{i}")(x)
         x = layers.ReLU(name=f"relu{i}")(x)
     return keras.Model(inputs, x, name=name)
@@ -162,7 +164,9 @@ def build_backbone(backbone, image_size=224, weights=None, trainable=True, dtype
             raise FileNotFoundError(f"backbone_weights file not found: {weights}")
         model.load_weights(weights)
     elif weights == "imagenet" and (isinstance(backbone, keras.Model) or backbone == "tiny"):
-        raise ValueError(f"No ImageNet weights exist for backbone {backbone!r}; use None or a path.")
+        raise ValueError(
+            f"No ImageNet weights exist for backbone {backbone!r}; use None or a path."
+        )
     if len(model.output_shape) != 4:
         raise ValueError(
             f"The backbone must return a 4-D feature map (B, h, w, D); got output shape "

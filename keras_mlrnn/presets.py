@@ -129,7 +129,9 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
         if not os.path.isfile(weights_path):
             raise FileNotFoundError(f"Preset {preset} has no weights file {WEIGHTS_FILE}.")
         meta_path = os.path.join(preset, METADATA_FILE)
-        expected = _read_json(meta_path).get("weights_sha256") if os.path.isfile(meta_path) else None
+        expected = (
+            _read_json(meta_path).get("weights_sha256") if os.path.isfile(meta_path) else None
+        )
         actual = sha256_of(weights_path)
         if expected is not None and actual != expected:
             raise ValueError(

@@ -4,6 +4,14 @@
 pipeline imports it lazily when first used.
 """
 
+from keras_mlrnn.data.pipeline import (
+    NumpyBatches,
+    has_tensorflow,
+    make_dataset,
+    tf_dataset,
+    tf_files_dataset,
+    validate_arrays,
+)
 from keras_mlrnn.data.scenes import (
     LOOKALIKE_PAIRS,
     SCENE_CLASS_NAMES,

@@ -153,9 +153,7 @@ def generate_scenes(num_images, image_size=64, seed=0):
     if image_size < 16:
         raise ValueError(f"image_size must be >= 16 pixels, got {image_size}.")
     rng = np.random.default_rng(seed)
-    by_scene = [
-        [i for i, c in enumerate(_CLASSES) if c[3] == scene] for scene in SCENE_TYPES
-    ]
+    by_scene = [[i for i, c in enumerate(_CLASSES) if c[3] == scene] for scene in SCENE_TYPES]
     _, labels = _draw_labels(rng, by_scene, num_images)
     canvas = _backgrounds(rng, num_images, image_size)
     scale = image_size / 64.0

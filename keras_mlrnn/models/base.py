@@ -208,6 +208,9 @@ class MultiLabelModel(keras.Model):
         """
         if isinstance(metrics, str) and metrics == "default":
             metrics = default_metrics(self.num_classes)
+        # Built before fit, so callbacks that need weights (BackupAndRestore)
+        # and distribution strategies see them.
+        self.build()
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
     def compile_from_config(self, config):

@@ -1,0 +1,210 @@
+"""Input pipelines yielding `(uint8 images, float32 multi-hot)` batches.
+
+Two paths with one signature:
+- `tf.data` (`tf_dataset`, `tf_files_dataset`): parallel decode, resize,
+  augmentation from `keras.layers`, shuffle, batch, prefetch. TensorFlow is
+  imported lazily, only when these are called.
+- numpy (`NumpyBatches`, a `keras.utils.PyDataset`): no TensorFlow at all,
+  so a JAX-only machine trains too.
+
+`make_dataset` picks tf.data when TensorFlow is installed, else numpy.
+
+Example:
+```python
+from keras_mlrnn.data import load_scenes, make_dataset
+x, y = load_scenes("train", num_images=256)
+ds = make_dataset(x, y, batch_size=32, shuffle=True, augment=True, seed=0)
+```
+"""
+
+import importlib.util
+import math
+
+import keras
+import numpy as np
+
+
+def validate_arrays(images, labels, where="arrays"):
+    """Checks images `(N, H, W, 3)` in [0, 255] and multi-hot labels `(N, C)`.
+
+    Raises `ValueError` naming the problem (shape, NaN, values outside
+    [0, 1], empty split) and `where` the data came from.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"{where}: images must have shape (N, H, W, 3); got {images.shape}.")
+    if len(images) == 0:
+        raise ValueError(f"{where}: the split is empty (0 images).")
+    if images.dtype != np.uint8:
+        if not np.issubdtype(images.dtype, np.floating) or images.min() < 0 or images.max() > 255:
+            raise ValueError(
+                f"{where}: images must be uint8, or float in [0, 255]; got {images.dtype} "
+                f"in [{images.min()}, {images.max()}]."
+            )
+    if labels is None:
+        return images, None
+    labels = np.asarray(labels, dtype=np.float32)
+    if labels.ndim != 2 or len(labels) != len(images):
+        raise ValueError(
+            f"{where}: labels must have shape (N, C) with N = {len(images)} images; "
+            f"got {labels.shape}."
+        )
+    if not np.isfinite(labels).all():
+        bad = np.argwhere(~np.isfinite(labels))[0]
+        raise ValueError(
+            f"{where}: labels contain NaN or Inf (first at image {bad[0]}, class {bad[1]})."
+        )
+    if ((labels < 0) | (labels > 1)).any():
+        bad = np.argwhere((labels < 0) | (labels > 1))[0]
+        raise ValueError(
+            f"{where}: labels must lie in [0, 1]; image {bad[0]} class {bad[1]} has "
+            f"{labels[bad[0], bad[1]]}."
+        )
+    return images, labels
+
+
+def has_tensorflow():
+    """True when TensorFlow can be imported (the tf.data path is available)."""
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+class NumpyBatches(keras.utils.PyDataset):
+    """A TensorFlow-free batch source over numpy arrays, with shuffle and flips.
+
+    Args:
+        images: uint8 array `(N, H, W, 3)`.
+        labels: float array `(N, C)` or None (inference).
+        batch_size: int. Defaults to 32.
+        shuffle: bool. Reshuffle every epoch. Defaults to False.
+        augment: bool. Random horizontal flips. Defaults to False.
+        seed: int or None. Seed for shuffling and flips. Defaults to None.
+    """
+
+    def __init__(self, images, labels=None, batch_size=32, shuffle=False, augment=False, seed=None):
+        super().__init__()
+        self.images, self.labels = validate_arrays(images, labels)
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.augment = augment
+        self.rng = np.random.default_rng(seed)
+        self.order = np.arange(len(self.images))
+        self.on_epoch_end()
+
+    def __len__(self):
+        return math.ceil(len(self.images) / self.batch_size)
+
+    def __getitem__(self, index):
+        idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        x = self.images[idx]
+        if self.augment:
+            flip = self.rng.random(len(idx)) < 0.5
+            x = np.where(flip[:, None, None, None], x[:, :, ::-1], x)
+        return x if self.labels is None else (x, self.labels[idx])
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.images))
+
+
+def _augmenter(seed):
+    return keras.layers.RandomFlip("horizontal", seed=seed)
+
+
+def tf_dataset(images, labels=None, batch_size=32, shuffle=False, augment=False, seed=None):
+    """A `tf.data.Dataset` over in-memory arrays: shuffle, flip, batch, prefetch.
+
+    Args:
+        images: uint8 array `(N, H, W, 3)`.
+        labels: float array `(N, C)` or None.
+        batch_size: int. Defaults to 32.
+        shuffle: bool. Defaults to False.
+        augment: bool. Random horizontal flips (`keras.layers.RandomFlip`).
+        seed: int or None. Makes shuffling and augmentation repeatable.
+    """
+    import tensorflow as tf
+
+    images, labels = validate_arrays(images, labels)
+    data = images if labels is None else (images, labels)
+    ds = tf.data.Dataset.from_tensor_slices(data)
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augment:
+        flip = _augmenter(seed)
+
+        def augment_batch(x, *y):
+            x = tf.cast(flip(tf.cast(x, "float32"), training=True), images.dtype)
+            return (x, *y) if y else x
+
+        ds = ds.map(augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def tf_files_dataset(
+    paths, labels=None, image_size=224, batch_size=32, shuffle=False, augment=False, seed=None
+):
+    """A `tf.data.Dataset` decoding image files (JPEG, PNG, BMP, GIF) in parallel.
+
+    Images are decoded to RGB (grayscale and RGBA converted), resized to
+    `image_size` x `image_size` and yielded as uint8.
+
+    Args:
+        paths: list of str. Image files.
+        labels: float array `(N, C)` or None.
+        image_size: int. Output side. Defaults to 224.
+        batch_size: int. Defaults to 32.
+        shuffle: bool. Defaults to False.
+        augment: bool. Random horizontal flips. Defaults to False.
+        seed: int or None.
+    """
+    import tensorflow as tf
+
+    paths = [str(p) for p in paths]
+    if not paths:
+        raise ValueError("tf_files_dataset: the split is empty (0 files).")
+    if labels is not None:
+        _, labels = validate_arrays(np.zeros((len(paths), 1, 1, 3), np.uint8), labels, "files")
+    data = paths if labels is None else (paths, labels)
+    ds = tf.data.Dataset.from_tensor_slices(data)
+    if shuffle:
+        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+
+    def load(path, *y):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        image = tf.image.resize(image, (image_size, image_size), antialias=True)
+        image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+        return (image, *y) if y else image
+
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size)
+    if augment:
+        flip = _augmenter(seed)
+
+        def augment_batch(x, *y):
+            x = tf.cast(flip(tf.cast(x, "float32"), training=True), tf.uint8)
+            return (x, *y) if y else x
+
+        ds = ds.map(augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def make_dataset(
+    images, labels=None, batch_size=32, shuffle=False, augment=False, seed=None, use_tf=None
+):
+    """The batch source for in-memory arrays: tf.data if available, else numpy.
+
+    Args:
+        images: uint8 array `(N, H, W, 3)`.
+        labels: float array `(N, C)` or None.
+        batch_size: int. Defaults to 32.
+        shuffle: bool. Defaults to False.
+        augment: bool. Random horizontal flips. Defaults to False.
+        seed: int or None.
+        use_tf: bool or None. Force (True) or avoid (False) tf.data; None
+            uses tf.data when TensorFlow is installed.
+    """
+    if use_tf is None:
+        use_tf = has_tensorflow()
+    if use_tf:
+        return tf_dataset(images, labels, batch_size, shuffle, augment, seed)
+    return NumpyBatches(images, labels, batch_size, shuffle, augment, seed)

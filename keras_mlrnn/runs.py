@@ -1,0 +1,222 @@
+"""Training runs: one directory per run, resumable, with every artefact a user wants.
+
+A run directory holds:
+- `run_config.json`: the arguments and the command that started the run;
+- `checkpoints/`: Keras `BackupAndRestore` state (weights, optimizer, epoch),
+  written each epoch, so `train(..., resume=True)` continues a killed run;
+- `history.csv`: one row per epoch (losses, streaming mAP / F1);
+- `model.keras`: the model of the best validation mAP;
+- `metrics.json` and `metrics.md`: the test-split table under three decision
+  rules (threshold 0.5, top-3, the method's own `predict_sets`);
+- `training_curves.png`.
+
+Example:
+```python
+from keras_mlrnn.runs import train
+report = train("runs/demo", model="binary-relevance", epochs=1, train_size=256)
+```
+"""
+
+import json
+import os
+import shutil
+import sys
+import time
+
+import keras
+import numpy as np
+
+from keras_mlrnn.data import load_scenes, make_dataset
+from keras_mlrnn.data.scenes import SCENE_CLASS_NAMES
+from keras_mlrnn.metrics import format_report, multilabel_report
+from keras_mlrnn.models import get_model_class
+
+RUN_CONFIG = "run_config.json"
+METRICS = "metrics.json"
+DEFAULTS = {
+    "model": "binary-relevance",
+    "dataset": "scenes",
+    "backbone": "tiny",
+    "image_size": 64,
+    "epochs": 15,
+    "batch_size": 64,
+    "learning_rate": 2e-3,
+    "seed": 0,
+    "train_size": None,
+    "val_size": None,
+    "test_size": None,
+    "top_k": 3,
+}
+
+
+def load_split(config, split):
+    """Loads `(images, labels, class_names)` of a split for a run configuration."""
+    if config["dataset"] != "scenes":
+        raise ValueError(f"Unknown dataset {config['dataset']!r}; available: ['scenes'].")
+    size = config.get(f"{split}_size")
+    images, labels = load_scenes(split, size, config["image_size"], config["seed"])
+    return images, labels, list(SCENE_CLASS_NAMES)
+
+
+def _prepare_run_dir(run_dir, overwrite, resume):
+    config_path = os.path.join(run_dir, RUN_CONFIG)
+    if resume:
+        if not os.path.isfile(config_path):
+            raise FileNotFoundError(f"Cannot resume: {run_dir} holds no {RUN_CONFIG}.")
+        with open(config_path) as f:
+            return json.load(f)
+    if os.path.isdir(run_dir) and os.listdir(run_dir):
+        if not os.path.isfile(config_path):
+            raise FileExistsError(
+                f"{run_dir} exists and is not a keras-mlrnn run directory; choose another "
+                "--run-dir (nothing there is touched)."
+            )
+        if not overwrite:
+            raise FileExistsError(
+                f"{run_dir} already holds a run. Pass --resume to continue it or "
+                "--overwrite to replace it."
+            )
+        shutil.rmtree(run_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    return None
+
+
+def evaluate_model(model, images, labels, top_k=3, batch_size=128):
+    """Test reports of a model under threshold 0.5, top-k and its own `predict_sets`."""
+    scores = model.predict(images, batch_size=batch_size, verbose=0)
+    sets = model.predict_sets(images, batch_size=batch_size)
+    return {
+        "threshold 0.5": multilabel_report(labels, scores, threshold=0.5),
+        f"top-{top_k}": multilabel_report(labels, scores, top_k=top_k, threshold=0.0),
+        "predict_sets": multilabel_report(labels, scores, sets=sets),
+    }
+
+
+def label_frequency_map(train_labels, test_labels):
+    """mAP of the constant predictor that scores each class by its training frequency."""
+    scores = np.broadcast_to(train_labels.mean(0), test_labels.shape)
+    return multilabel_report(test_labels, scores)["mAP"]
+
+
+def _best_logged(history_csv, key):
+    """Largest value of `key` in a CSVLogger file, or None if there is none yet."""
+    if not os.path.isfile(history_csv) or os.path.getsize(history_csv) == 0:
+        return None
+    rows = np.atleast_1d(np.genfromtxt(history_csv, delimiter=",", names=True))
+    return float(np.max(rows[key])) if key in (rows.dtype.names or ()) and rows.size else None
+
+
+def _save_curves(history_csv, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = np.genfromtxt(history_csv, delimiter=",", names=True)
+    rows = np.atleast_1d(rows)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for key in ("loss", "val_loss"):
+        if key in rows.dtype.names:
+            axes[0].plot(rows["epoch"] + 1, rows[key], label=key)
+    for key in ("mAP", "val_mAP"):
+        if key in rows.dtype.names:
+            axes[1].plot(rows["epoch"] + 1, rows[key], label=key)
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def train(run_dir, overwrite=False, resume=False, verbose="auto", **options):
+    """Trains a model into a run directory and evaluates it on the test split.
+
+    Args:
+        run_dir: str. Where the run's files go.
+        overwrite: bool. Replace an existing run in `run_dir`. Defaults to False.
+        resume: bool. Continue the run in `run_dir` from its last checkpoint,
+            with its saved options. Defaults to False.
+        verbose: Keras `fit` verbosity. Defaults to "auto" (progress bar).
+        **options: keys of `DEFAULTS` (model, dataset, backbone, image_size,
+            epochs, batch_size, learning_rate, seed, train/val/test_size, top_k).
+
+    Returns:
+        dict: the contents of `metrics.json`.
+    """
+    unknown = set(options) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"Unknown training options {sorted(unknown)}; known: {sorted(DEFAULTS)}.")
+    saved = _prepare_run_dir(run_dir, overwrite, resume)
+    if saved is not None:
+        config = saved
+    else:
+        config = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+        config["command"] = " ".join(["keras-mlrnn"] + sys.argv[1:])
+        config["backend"] = keras.backend.backend()
+        with open(os.path.join(run_dir, RUN_CONFIG), "w") as f:
+            json.dump(config, f, indent=2)
+
+    keras.utils.set_random_seed(config["seed"])
+    x_train, y_train, names = load_split(config, "train")
+    x_val, y_val, _ = load_split(config, "val")
+    x_test, y_test, _ = load_split(config, "test")
+
+    model = get_model_class(config["model"])(
+        num_classes=y_train.shape[1],
+        backbone=config["backbone"],
+        image_size=config["image_size"],
+        class_names=names,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]))
+    train_ds = make_dataset(
+        x_train, y_train, config["batch_size"], shuffle=True, augment=True, seed=config["seed"]
+    )
+    val_ds = make_dataset(x_val, y_val, config["batch_size"])
+    model_path = os.path.join(run_dir, "model.keras")
+    history_path = os.path.join(run_dir, "history.csv")
+    callbacks = [
+        keras.callbacks.BackupAndRestore(
+            os.path.join(run_dir, "checkpoints"), delete_checkpoint=False
+        ),
+        keras.callbacks.CSVLogger(history_path, append=True),
+        keras.callbacks.ModelCheckpoint(
+            model_path,
+            monitor="val_mAP",
+            mode="max",
+            save_best_only=True,
+            # A resumed run keeps the best model of its earlier epochs.
+            initial_value_threshold=_best_logged(history_path, "val_mAP"),
+        ),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    start = time.time()
+    model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=config["epochs"],
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    train_seconds = time.time() - start
+    if not os.path.isfile(model_path):
+        raise RuntimeError(f"Training produced no model: {model_path} was never written.")
+
+    best = keras.saving.load_model(model_path)
+    reports = evaluate_model(best, x_test, y_test, top_k=config["top_k"])
+    result = {
+        "model": config["model"],
+        "dataset": config["dataset"],
+        "split": "test",
+        "num_test_images": int(len(x_test)),
+        "train_seconds": round(train_seconds, 1),
+        "label_frequency_mAP": label_frequency_map(y_train, y_test),
+        "reports": reports,
+        "finished": True,
+    }
+    with open(os.path.join(run_dir, METRICS), "w") as f:
+        json.dump(result, f, indent=2)
+    with open(os.path.join(run_dir, "metrics.md"), "w") as f:
+        f.write(format_report(reports, title=config["model"]) + "\n")
+    _save_curves(os.path.join(run_dir, "history.csv"), os.path.join(run_dir, "training_curves.png"))
+    return result

@@ -1,0 +1,36 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    """Every test starts with float32, a fixed seed and a clean Keras session."""
+    keras.config.set_dtype_policy("float32")
+    keras.utils.set_random_seed(0)
+    yield
+    keras.config.set_dtype_policy("float32")
+    keras.backend.clear_session()
+
+
+@pytest.fixture
+def shared_dir():
+    """`../shared` beside the repository; the test skips where it is absent."""
+    if not os.path.isdir(SHARED):
+        pytest.skip("../shared is absent")
+    return os.path.abspath(SHARED)
+
+
+@pytest.fixture
+def tiny_batch():
+    """Six 32x32 scenes images and their 20-class targets."""
+    from keras_mlrnn.data import load_scenes
+
+    images, labels = load_scenes("train", num_images=6, image_size=32)
+    return images, labels.astype(np.float32)

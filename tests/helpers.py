@@ -1,0 +1,155 @@
+"""The generic test helpers every layer, loss and model test reuses.
+
+`run_model_test(cls, init_kwargs, images, targets)` checks, for one method:
+ 1. `get_config` is JSON-serialisable and `from_config` rebuilds the same config;
+ 2. eager and symbolic output shapes `(B, C)`, float32 scores in [0, 1];
+ 3. the model has trainable weights, and the backbone's are among them;
+ 4. one SGD step moves every trainable weight and leaves them finite
+    (each got a non-zero, finite gradient);
+ 5. under `mixed_float16` and `mixed_bfloat16`: every sublayer follows the
+    policy, variables stay float32, scores come out float32, and a training
+    step gives a finite loss;
+ 6. `fit` on a few batches lowers the loss;
+ 7. `predict` on a dataset equals `predict` on numpy;
+ 8. `.keras` save and reload gives the same class and outputs;
+ 9. `save_to_preset` then `from_preset` gives identical outputs,
+    `load_weights=False` builds the architecture, an unknown preset raises;
+10. jit-compiled training (`jit_compile=True`) runs;
+11. `predict_sets` returns a `(B, C)` multi-hot array.
+"""
+
+import json
+import os
+
+import keras
+import numpy as np
+
+from keras_mlrnn.data import NumpyBatches
+
+
+def _flat_layers(model):
+    return [layer for layer in model._flatten_layers(include_self=False)]
+
+
+def check_config_round_trip(model):
+    config = model.get_config()
+    json.dumps(config)  # must be JSON-serialisable
+    clone = type(model).from_config(config)
+    clone_config = clone.get_config()
+    for key, value in config.items():
+        if key in ("name", "backbone_weights"):
+            continue
+        assert clone_config[key] == value, (
+            f"config[{key!r}] changed: {value} -> {clone_config[key]}"
+        )
+    return clone
+
+
+def check_outputs(model, images, num_classes):
+    scores = keras.ops.convert_to_numpy(model(images))
+    assert scores.shape == (len(images), num_classes)
+    assert scores.dtype == np.float32, scores.dtype
+    assert np.all((scores >= 0) & (scores <= 1)), "scores must lie in [0, 1]"
+    spec = model.compute_output_spec(keras.KerasTensor(images.shape, dtype="uint8"))
+    assert tuple(spec.shape) == (len(images), num_classes)
+    return scores
+
+
+def check_training_moves_every_weight(model, images, targets):
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5), metrics=None)
+    before = [keras.ops.convert_to_numpy(v) for v in model.trainable_variables]
+    assert before, "the model has no trainable weights"
+    model.train_on_batch(images, targets)
+    for variable, old in zip(model.trainable_variables, before):
+        new = keras.ops.convert_to_numpy(variable)
+        assert np.all(np.isfinite(new)), f"{variable.path} is not finite after a step"
+        assert not np.array_equal(new, old), f"{variable.path} got no gradient"
+
+
+def check_mixed_precision(cls, init_kwargs, images, targets, policy):
+    model = cls(**init_kwargs, dtype=policy)
+    compute = policy.split("_")[1]
+    model.build()
+    for layer in _flat_layers(model):
+        if isinstance(layer, keras.layers.InputLayer) or not layer.weights:
+            continue
+        assert layer.dtype_policy.name == policy, (
+            f"sublayer {layer.name} runs {layer.dtype_policy.name}, not {policy}"
+        )
+        assert layer.compute_dtype == compute
+    for variable in model.weights:
+        assert variable.dtype == "float32", f"{variable.path} is {variable.dtype}"
+    scores = keras.ops.convert_to_numpy(model(images))
+    assert scores.dtype == np.float32
+    assert np.all(np.isfinite(scores))
+    model.compile(optimizer="adam", metrics=None)
+    loss = model.train_on_batch(images, targets)
+    assert np.isfinite(loss), f"{policy} training gave loss {loss}"
+
+
+def check_fit_lowers_loss(cls, init_kwargs, images, targets, epochs=8):
+    model = cls(**init_kwargs)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), metrics=None)
+    history = model.fit(images, targets, batch_size=len(images), epochs=epochs, verbose=0)
+    losses = history.history["loss"]
+    assert np.all(np.isfinite(losses))
+    assert losses[-1] < losses[0], f"loss did not go down: {losses}"
+    return model
+
+
+def check_saving(model, images, tmp_path):
+    expected = model.predict(images, verbose=0)
+    path = os.path.join(tmp_path, "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is type(model)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), expected, atol=1e-6)
+
+
+def check_presets(model, images, tmp_path):
+    expected = model.predict(images, verbose=0)
+    preset = os.path.join(tmp_path, "preset")
+    model.save_to_preset(preset)
+    for name in ("config.json", "model.weights.h5", "metadata.json"):
+        assert os.path.isfile(os.path.join(preset, name))
+    loaded = type(model).from_preset(preset)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), expected, atol=1e-6)
+    fresh = type(model).from_preset(preset, load_weights=False)
+    assert fresh.built and type(fresh) is type(model)
+    try:
+        type(model).from_preset("no-such-preset-anywhere")
+    except ValueError as e:
+        assert "no-such-preset-anywhere" in str(e)
+    else:
+        raise AssertionError("an unknown preset must raise")
+
+
+def run_model_test(cls, init_kwargs, images, targets, tmp_path):
+    """Runs checks 1-11 above for one method. `images` uint8, `targets` multi-hot."""
+    num_classes = init_kwargs["num_classes"]
+    model = cls(**init_kwargs)
+    check_outputs(model, images, num_classes)
+    clone = check_config_round_trip(model)
+    check_outputs(clone, images, num_classes)
+    backbone_ids = {id(v) for v in model.backbone.trainable_variables}
+    assert backbone_ids and backbone_ids <= {id(v) for v in model.trainable_variables}
+
+    check_training_moves_every_weight(model, images, targets)
+    for policy in ("mixed_float16", "mixed_bfloat16"):
+        check_mixed_precision(cls, init_kwargs, images, targets, policy)
+
+    trained = check_fit_lowers_loss(cls, init_kwargs, images, targets)
+    from_numpy = trained.predict(images, batch_size=2, verbose=0)
+    from_dataset = trained.predict(NumpyBatches(images, batch_size=3), verbose=0)
+    np.testing.assert_allclose(from_dataset, from_numpy, atol=1e-5)
+    check_saving(trained, images, tmp_path)
+    check_presets(trained, images, tmp_path)
+
+    jitted = cls(**init_kwargs)
+    jitted.compile(optimizer="adam", metrics=None, jit_compile=True)
+    assert np.isfinite(jitted.train_on_batch(images, targets))
+
+    sets = trained.predict_sets(images)
+    assert sets.shape == (len(images), num_classes)
+    assert set(np.unique(sets)) <= {0.0, 1.0}
+    return trained

@@ -1,0 +1,62 @@
+import json
+import os
+
+import pytest
+
+from keras_mlrnn.cli import main
+from keras_mlrnn.metrics import REPORT_KEYS
+
+SMALL = ["--train-size", "96", "--val-size", "32", "--test-size", "48", "--image-size", "32"]
+
+
+def test_train_writes_a_complete_run_and_evaluate_reads_it(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    assert main(["train", "--epochs", "2", "--batch-size", "32", "--run-dir", run, *SMALL]) == 0
+    out = capsys.readouterr().out
+    assert "| threshold 0.5 |" in out and "mAP" in out
+    for name in (
+        "run_config.json",
+        "history.csv",
+        "model.keras",
+        "metrics.json",
+        "metrics.md",
+        "training_curves.png",
+    ):
+        assert os.path.isfile(os.path.join(run, name)), name
+    assert os.listdir(os.path.join(run, "checkpoints"))
+    with open(os.path.join(run, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert metrics["finished"] and metrics["num_test_images"] == 48
+    for rule in ("threshold 0.5", "top-3", "predict_sets"):
+        assert set(metrics["reports"][rule]) == set(REPORT_KEYS)
+    with open(os.path.join(run, "history.csv")) as f:
+        assert len(f.read().strip().splitlines()) == 3  # header + 2 epochs
+
+    assert main(["evaluate", run, "--test-size", "48"]) == 0
+    table = capsys.readouterr().out
+    expected = f"{100 * metrics['reports']['threshold 0.5']['mAP']:.2f}"
+    assert expected in table
+
+
+def test_existing_run_is_never_overwritten_silently(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    args = ["train", "--epochs", "1", "--run-dir", run, *SMALL]
+    assert main(args) == 0
+    before = os.path.getmtime(os.path.join(run, "model.keras"))
+    capsys.readouterr()
+    assert main(args) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert os.path.getmtime(os.path.join(run, "model.keras")) == before
+    assert main(args + ["--overwrite"]) == 0
+
+
+def test_foreign_directory_is_left_alone(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["train", "--epochs", "1", "--run-dir", str(tmp_path), *SMALL]) == 2
+    assert "not a keras-mlrnn run directory" in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_unknown_model_is_rejected():
+    with pytest.raises(SystemExit):
+        main(["train", "--model", "no-such-method"])
