@@ -7,7 +7,7 @@ model = km.BinaryRelevance(num_classes=20, backbone="tiny", image_size=64)
 ```
 """
 
-from keras_mlrnn import backbones, metrics, presets
-from keras_mlrnn.models import BinaryRelevance, MultiLabelModel
+from keras_mlrnn import backbones, losses, metrics, presets
+from keras_mlrnn.models import BinaryRelevance, MultiLabelModel, MultiOrderRNN
 
 __version__ = "0.1.0"

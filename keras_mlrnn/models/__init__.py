@@ -2,10 +2,12 @@
 
 from keras_mlrnn.models.base import MultiLabelModel
 from keras_mlrnn.models.binary_relevance import BinaryRelevance
+from keras_mlrnn.models.multi_order_rnn import MultiOrderRNN
 
 # CLI name -> class. A new method is registered by adding one line here.
 MODELS = {
     "binary-relevance": BinaryRelevance,
+    "multi-order-rnn": MultiOrderRNN,
 }
 
 # The method `keras-mlrnn train` uses when --model is not given.

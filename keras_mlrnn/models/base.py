@@ -40,15 +40,16 @@ class _Unsaved:
         self.value = value
 
 
-class _SetsDecoder(keras.Model):
-    """Wraps a model so `predict()` runs its `decode_sets`, compiled like any predict."""
+class _BatchedMethod(keras.Model):
+    """Wraps one of a model's per-batch methods so `predict()` runs it, compiled."""
 
-    def __init__(self, model):
-        super().__init__(name=f"{model.name}_sets", dtype=model.dtype_policy)
+    def __init__(self, model, method):
+        super().__init__(name=f"{model.name}_{method}", dtype=model.dtype_policy)
         self.inner = model
+        self.method = method
 
     def call(self, images):
-        return self.inner.decode_sets(images)
+        return getattr(self.inner, self.method)(images)
 
 
 def weighted_batch_mean(per_sample, sample_weight=None):
@@ -110,7 +111,7 @@ class MultiLabelModel(keras.Model):
             trainable=self.backbone_trainable,
             dtype=self.dtype_policy,
         )
-        self._decoder = _Unsaved(None)
+        self._batched = _Unsaved({})
 
     # ----------------------------------------------------------- subclass API
     def forward(self, images, targets=None, training=False):
@@ -233,10 +234,26 @@ class MultiLabelModel(keras.Model):
         Returns:
             float32 numpy array `(N, C)` in {0, 1}.
         """
-        if self._decoder.value is None:
-            self._decoder.value = _SetsDecoder(self)
-        sets = self._decoder.value.predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
+        sets = self.predict_with("decode_sets", x, batch_size, verbose, **kwargs)
         return np.asarray(sets, dtype=np.float32)
+
+    def predict_with(self, method, x, batch_size=None, verbose=0, **kwargs):
+        """Runs `self.<method>(images)` over `x` batch by batch, compiled like `predict`.
+
+        Args:
+            method: str. Name of a method taking an image batch and returning
+                a tensor (or a structure of tensors).
+            x: images or a dataset, as for `keras.Model.predict`.
+            batch_size: int or None.
+            verbose: progress bar mode. Defaults to 0.
+
+        Returns:
+            numpy array(s), the batches' results concatenated.
+        """
+        runners = self._batched.value
+        if method not in runners:
+            runners[method] = _BatchedMethod(self, method)
+        return runners[method].predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
 
     # -------------------------------------------------------- serialisation
     def get_config(self):

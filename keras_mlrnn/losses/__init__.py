@@ -1,0 +1,3 @@
+"""The methods' own losses."""
+
+from keras_mlrnn.losses.multi_order_loss import MultiOrderLoss
