@@ -1,0 +1,144 @@
+"""On-device beam search over label sequences, vectorised over batch and beams.
+
+Beams are folded into the batch: the step function always sees `B * K`
+rows, and the loop runs a fixed number of steps (`max_length + 1`), so the
+whole search traces into one graph and compiles once (no Python loop over
+images, no host round trip inside a step). Stopping early "when no open
+path can beat the best finished one" needs no data-dependent exit: every
+step adds a log-probability <= 0, so once that holds it keeps holding and
+the remaining steps cannot change the answer.
+
+A path is a sequence of distinct labels closed by END (label repeats are
+masked: the output is a set). Its score is the sum of the log-probabilities
+of its tokens, END included; at step `max_length` only END is allowed.
+Greedy decoding is `beam_size=1`.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+# Finite "minus infinity": keeps -inf - -inf = NaN out of the sums.
+NEG_INF = -1e9
+
+
+def _gather_beams(x, parent, batch_size, beam_size):
+    """Reorders the beams of a folded `(B*K, ...)` tensor by `parent` `(B, K)`."""
+    shape = ops.shape(x)
+    x = ops.reshape(x, (batch_size, beam_size) + tuple(shape[1:]))
+    index = ops.reshape(parent, (batch_size, beam_size) + (1,) * (len(x.shape) - 2))
+    x = ops.take_along_axis(x, ops.cast(index, "int32"), axis=1)
+    return ops.reshape(x, (batch_size * beam_size,) + tuple(shape[1:]))
+
+
+def _gather(x, index):
+    """`x[b, index[b, k], ...]` for `x` `(B, K', ...)` and `index` `(B, K)`."""
+    index = ops.reshape(index, tuple(index.shape) + (1,) * (len(x.shape) - 2))
+    return ops.take_along_axis(x, ops.cast(index, "int32"), axis=1)
+
+
+def tile_beams(x, beam_size):
+    """Repeats each row of `(B, ...)` `beam_size` times: `(B*K, ...)`, beams adjacent."""
+    return ops.repeat(x, beam_size, axis=0)
+
+
+def beam_search(
+    step_fn,
+    initial_state,
+    batch_size,
+    num_tokens,
+    end_token,
+    start_token,
+    beam_size=3,
+    max_length=5,
+    min_length=0,
+):
+    """Finds the most probable label sequence of each image.
+
+    Args:
+        step_fn: callable `(tokens (N,), state, step) -> (log_probs (N, V), state)`
+            with `N = B * beam_size`; `state` is any nest of `(N, ...)` tensors.
+        initial_state: nest of `(B, ...)` tensors, the state before step 0.
+        batch_size: int. B (static).
+        num_tokens: int. V, the vocabulary size including END.
+        end_token: int. Index of END in the vocabulary.
+        start_token: int. The token fed at step 0 (may lie outside [0, V)).
+        beam_size: int. K. Defaults to 3.
+        max_length: int. Most labels in a path. Defaults to 5.
+        min_length: int. Fewest labels before END is allowed. Defaults to 0.
+
+    Returns:
+        dict of tensors:
+        - `tokens` `(B, max_length)` int32, the best path, END-padded;
+        - `length` `(B,)` int32, its number of labels;
+        - `log_prob` `(B,)` float32, its score;
+        - `max_probs` `(B, V)` float32: for each token, the largest
+          probability any step of the best path gave it.
+    """
+    if beam_size < 1 or max_length < 1:
+        raise ValueError(f"beam_size and max_length must be >= 1; got {beam_size}, {max_length}.")
+    if min_length > max_length:
+        raise ValueError(f"min_length ({min_length}) exceeds max_length ({max_length}).")
+    B, K, V, L = batch_size, beam_size, num_tokens, max_length
+    state = keras.tree.map_structure(lambda s: tile_beams(s, K), initial_state)
+    tokens = ops.full((B * K,), start_token, dtype="int32")
+    # Only beam 0 is open at the start; the others are copies that must not win.
+    alive_score = ops.tile(ops.convert_to_tensor([[0.0] + [NEG_INF] * (K - 1)]), (B, 1))
+    alive_paths = ops.full((B, K, L), end_token, dtype="int32")
+    alive_used = ops.zeros((B, K, V), dtype="float32")
+    alive_max = ops.zeros((B, K, V), dtype="float32")
+    done_score = ops.full((B, K), NEG_INF, dtype="float32")
+    done_paths = ops.full((B, K, L), end_token, dtype="int32")
+    done_length = ops.zeros((B, K), dtype="int32")
+    done_max = ops.zeros((B, K, V), dtype="float32")
+    end_hot = ops.convert_to_tensor(np.eye(V, dtype="float32")[end_token])
+    positions = ops.arange(L)
+
+    for step in range(L + 1):
+        log_probs, state = step_fn(tokens, state, step)
+        # Log-probabilities in float32 whatever the compute dtype.
+        log_probs = ops.reshape(ops.cast(log_probs, "float32"), (B, K, V))
+        step_max = ops.maximum(alive_max, ops.exp(log_probs))
+
+        # Paths closing now with END.
+        end_score = alive_score + log_probs[:, :, end_token]
+        if step < min_length:
+            end_score = ops.full((B, K), NEG_INF, dtype="float32")
+        pool_score = ops.concatenate([done_score, end_score], axis=1)
+        done_score, keep = ops.top_k(pool_score, k=K)
+        done_paths = _gather(ops.concatenate([done_paths, alive_paths], axis=1), keep)
+        done_length = _gather(
+            ops.concatenate([done_length, ops.full((B, K), step, dtype="int32")], axis=1), keep
+        )
+        done_max = _gather(ops.concatenate([done_max, step_max], axis=1), keep)
+        if step == L:
+            break
+
+        # Paths growing by one label: never END, never a label already used.
+        grow = alive_score[:, :, None] + log_probs
+        grow = ops.where(ops.logical_or(alive_used > 0, end_hot > 0), NEG_INF, grow)
+        alive_score, flat = ops.top_k(ops.reshape(grow, (B, K * V)), k=K)
+        parent = flat // V
+        token = ops.cast(flat % V, "int32")
+        alive_paths = _gather(alive_paths, parent)
+        alive_paths = ops.where(positions == step, token[:, :, None], alive_paths)
+        alive_used = _gather(alive_used, parent) + ops.one_hot(token, V)
+        alive_max = _gather(step_max, parent)
+        state = keras.tree.map_structure(lambda s: _gather_beams(s, parent, B, K), state)
+        tokens = ops.reshape(token, (B * K,))
+
+    # top_k sorted the finished pool: slot 0 is the best path.
+    return {
+        "tokens": done_paths[:, 0],
+        "length": done_length[:, 0],
+        "log_prob": done_score[:, 0],
+        "max_probs": done_max[:, 0],
+    }
+
+
+def path_to_multi_hot(tokens, length, num_classes):
+    """Multi-hot `(B, C)` of the first `length` tokens of each path `(B, L)`."""
+    valid = ops.arange(tokens.shape[1])[None, :] < length[:, None]
+    safe = ops.where(valid, tokens, 0)
+    hot = ops.one_hot(safe, num_classes) * ops.cast(valid, "float32")[..., None]
+    return ops.minimum(ops.sum(hot, axis=1), 1.0)
