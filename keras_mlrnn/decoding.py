@@ -22,19 +22,19 @@ from keras import ops
 NEG_INF = -1e9
 
 
-def _gather_beams(x, parent, batch_size, beam_size):
-    """Reorders the beams of a folded `(B*K, ...)` tensor by `parent` `(B, K)`."""
-    shape = ops.shape(x)
-    x = ops.reshape(x, (batch_size, beam_size) + tuple(shape[1:]))
-    index = ops.reshape(parent, (batch_size, beam_size) + (1,) * (len(x.shape) - 2))
-    x = ops.take_along_axis(x, ops.cast(index, "int32"), axis=1)
-    return ops.reshape(x, (batch_size * beam_size,) + tuple(shape[1:]))
-
-
 def _gather(x, index):
     """`x[b, index[b, k], ...]` for `x` `(B, K', ...)` and `index` `(B, K)`."""
-    index = ops.reshape(index, tuple(index.shape) + (1,) * (len(x.shape) - 2))
-    return ops.take_along_axis(x, ops.cast(index, "int32"), axis=1)
+    index = ops.cast(index, "int32")
+    for _ in range(len(x.shape) - 2):
+        index = ops.expand_dims(index, -1)
+    return ops.take_along_axis(x, index, axis=1)
+
+
+def _gather_beams(x, parent, beam_size):
+    """Reorders the beams of a folded `(B*K, ...)` tensor by `parent` `(B, K)`."""
+    rest = tuple(x.shape[1:])
+    x = ops.reshape(x, (-1, beam_size) + rest)
+    return ops.reshape(_gather(x, parent), (-1,) + rest)
 
 
 def tile_beams(x, beam_size):
@@ -45,7 +45,6 @@ def tile_beams(x, beam_size):
 def beam_search(
     step_fn,
     initial_state,
-    batch_size,
     num_tokens,
     end_token,
     start_token,
@@ -58,8 +57,8 @@ def beam_search(
     Args:
         step_fn: callable `(tokens (N,), state, step) -> (log_probs (N, V), state)`
             with `N = B * beam_size`; `state` is any nest of `(N, ...)` tensors.
-        initial_state: nest of `(B, ...)` tensors, the state before step 0.
-        batch_size: int. B (static).
+        initial_state: nest of `(B, ...)` tensors, the state before step 0
+            (B may be dynamic).
         num_tokens: int. V, the vocabulary size including END.
         end_token: int. Index of END in the vocabulary.
         start_token: int. The token fed at step 0 (may lie outside [0, V)).
@@ -79,7 +78,8 @@ def beam_search(
         raise ValueError(f"beam_size and max_length must be >= 1; got {beam_size}, {max_length}.")
     if min_length > max_length:
         raise ValueError(f"min_length ({min_length}) exceeds max_length ({max_length}).")
-    B, K, V, L = batch_size, beam_size, num_tokens, max_length
+    K, V, L = beam_size, num_tokens, max_length
+    B = ops.shape(keras.tree.flatten(initial_state)[0])[0]
     state = keras.tree.map_structure(lambda s: tile_beams(s, K), initial_state)
     tokens = ops.full((B * K,), start_token, dtype="int32")
     # Only beam 0 is open at the start; the others are copies that must not win.
@@ -97,7 +97,7 @@ def beam_search(
     for step in range(L + 1):
         log_probs, state = step_fn(tokens, state, step)
         # Log-probabilities in float32 whatever the compute dtype.
-        log_probs = ops.reshape(ops.cast(log_probs, "float32"), (B, K, V))
+        log_probs = ops.reshape(ops.cast(log_probs, "float32"), (-1, K, V))
         step_max = ops.maximum(alive_max, ops.exp(log_probs))
 
         # Paths closing now with END.
@@ -117,15 +117,15 @@ def beam_search(
         # Paths growing by one label: never END, never a label already used.
         grow = alive_score[:, :, None] + log_probs
         grow = ops.where(ops.logical_or(alive_used > 0, end_hot > 0), NEG_INF, grow)
-        alive_score, flat = ops.top_k(ops.reshape(grow, (B, K * V)), k=K)
+        alive_score, flat = ops.top_k(ops.reshape(grow, (-1, K * V)), k=K)
         parent = flat // V
         token = ops.cast(flat % V, "int32")
         alive_paths = _gather(alive_paths, parent)
         alive_paths = ops.where(positions == step, token[:, :, None], alive_paths)
         alive_used = _gather(alive_used, parent) + ops.one_hot(token, V)
         alive_max = _gather(step_max, parent)
-        state = keras.tree.map_structure(lambda s: _gather_beams(s, parent, B, K), state)
-        tokens = ops.reshape(token, (B * K,))
+        state = keras.tree.map_structure(lambda s: _gather_beams(s, parent, K), state)
+        tokens = ops.reshape(token, (-1,))
 
     # top_k sorted the finished pool: slot 0 is the best path.
     return {

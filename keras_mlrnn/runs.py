@@ -168,6 +168,7 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", **options):
         image_size=config["image_size"],
         class_names=names,
     )
+    model.adapt(y_train)
     model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]))
     train_ds = make_dataset(
         x_train, y_train, config["batch_size"], shuffle=True, augment=True, seed=config["seed"]

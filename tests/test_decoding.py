@@ -62,7 +62,6 @@ def test_wide_beam_equals_brute_force(seed, min_length):
     out = beam_search(
         step_fn,
         state,
-        3,
         V,
         end,
         start_token=end,
@@ -84,7 +83,7 @@ def test_narrow_beams_return_a_consistent_valid_path(beam_size):
     offsets = np.arange(8, dtype=np.float64) * 3
     step_fn, state = make_stub(table, V, offsets)
     out = beam_search(
-        step_fn, state, 8, V, end, start_token=end, beam_size=beam_size, max_length=max_length
+        step_fn, state, V, end, start_token=end, beam_size=beam_size, max_length=max_length
     )
     for b in range(8):
         n = int(out["length"][b])
@@ -113,7 +112,7 @@ def test_finished_path_beats_every_open_path_at_the_end():
         return ops.convert_to_tensor(logits), state
 
     out = beam_search(
-        step_fn, {"s": ops.zeros((1, 1))}, 1, V, end, start_token=end, beam_size=2, max_length=3
+        step_fn, {"s": ops.zeros((1, 1))}, V, end, start_token=end, beam_size=2, max_length=3
     )
     assert int(out["length"][0]) == 1 and int(out["tokens"][0, 0]) == 0
     assert float(out["log_prob"][0]) == pytest.approx(-0.11, abs=1e-5)
@@ -127,7 +126,7 @@ def test_max_probs_track_the_best_path():
         return ops.convert_to_tensor(np.tile(dist[min(step, 1)], (1, 1)).astype(np.float32)), state
 
     out = beam_search(
-        step_fn, {"s": ops.zeros((1, 1))}, 1, V, end, start_token=end, beam_size=1, max_length=2
+        step_fn, {"s": ops.zeros((1, 1))}, V, end, start_token=end, beam_size=1, max_length=2
     )
     # greedy: label 0 (0.7), then END (0.4)
     assert int(out["length"][0]) == 1

@@ -2,11 +2,13 @@
 
 from keras_mlrnn.models.base import MultiLabelModel
 from keras_mlrnn.models.binary_relevance import BinaryRelevance
+from keras_mlrnn.models.cnn_rnn import CNNRNN
 from keras_mlrnn.models.multi_order_rnn import MultiOrderRNN
 
 # CLI name -> class. A new method is registered by adding one line here.
 MODELS = {
     "binary-relevance": BinaryRelevance,
+    "cnn-rnn": CNNRNN,
     "multi-order-rnn": MultiOrderRNN,
 }
 

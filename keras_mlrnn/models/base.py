@@ -127,6 +127,14 @@ class MultiLabelModel(keras.Model):
         scores = self.forward(images, None, training=False)["scores"]
         return ops.cast(scores >= 0.5, "float32")
 
+    def adapt(self, labels):
+        """Reads statistics of the training labels `(N, C)` before `fit`.
+
+        The base class needs none; methods that do (CNNRNN's label order and
+        path length) override it. `keras_mlrnn.runs.train` always calls it.
+        """
+        del labels
+
     # ------------------------------------------------------------- features
     def image_features(self, images, training=False):
         """Backbone feature map `(B, h, w, D)` in the compute dtype from uint8/float images."""
