@@ -7,7 +7,13 @@ model = km.BinaryRelevance(num_classes=20, backbone="tiny", image_size=64)
 ```
 """
 
-from keras_mlrnn import backbones, losses, metrics, presets
-from keras_mlrnn.models import CNNRNN, BinaryRelevance, MultiLabelModel, MultiOrderRNN
+from keras_mlrnn import backbones, layers, losses, metrics, presets
+from keras_mlrnn.models import (
+    CNNRNN,
+    BinaryRelevance,
+    MultiLabelModel,
+    MultiOrderRNN,
+    OrderFreeRNN,
+)
 
 __version__ = "0.1.0"

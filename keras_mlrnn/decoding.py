@@ -8,9 +8,15 @@ path can beat the best finished one" needs no data-dependent exit: every
 step adds a log-probability <= 0, so once that holds it keeps holding and
 the remaining steps cannot change the answer.
 
-A path is a sequence of distinct labels closed by END (label repeats are
-masked: the output is a set). Its score is the sum of the log-probabilities
-of its tokens, END included; at step `max_length` only END is allowed.
+A path is a sequence of distinct labels (repeats are masked: the output is
+a set). Two ways to end one:
+- with an END token (`end_token` given, CNNRNN): the score is the sum of
+  the log-probabilities of its tokens, END included; at step `max_length`
+  only END is allowed;
+- by a probability floor (`end_token=None`, OrderFreeRNN eq. 11): the score
+  is the sum of the chosen labels' log-probabilities; a label may extend a
+  path only while the path's probability stays >= `stop_threshold`, and a
+  path ends when no label can (or at `max_length`).
 Greedy decoding is `beam_size=1`.
 """
 
@@ -51,6 +57,7 @@ def beam_search(
     beam_size=3,
     max_length=5,
     min_length=0,
+    stop_threshold=None,
 ):
     """Finds the most probable label sequence of each image.
 
@@ -59,12 +66,15 @@ def beam_search(
             with `N = B * beam_size`; `state` is any nest of `(N, ...)` tensors.
         initial_state: nest of `(B, ...)` tensors, the state before step 0
             (B may be dynamic).
-        num_tokens: int. V, the vocabulary size including END.
-        end_token: int. Index of END in the vocabulary.
+        num_tokens: int. V, the vocabulary size (including END, if any).
+        end_token: int or None. Index of END in the vocabulary; None ends
+            paths by `stop_threshold` instead.
         start_token: int. The token fed at step 0 (may lie outside [0, V)).
         beam_size: int. K. Defaults to 3.
         max_length: int. Most labels in a path. Defaults to 5.
         min_length: int. Fewest labels before END is allowed. Defaults to 0.
+        stop_threshold: float or scalar tensor, with `end_token=None`: the
+            lowest path probability a path may reach by adding a label.
 
     Returns:
         dict of tensors:
@@ -78,20 +88,27 @@ def beam_search(
         raise ValueError(f"beam_size and max_length must be >= 1; got {beam_size}, {max_length}.")
     if min_length > max_length:
         raise ValueError(f"min_length ({min_length}) exceeds max_length ({max_length}).")
+    if (end_token is None) == (stop_threshold is None):
+        raise ValueError("Give exactly one of end_token and stop_threshold.")
     K, V, L = beam_size, num_tokens, max_length
+    pad = V if end_token is None else end_token  # fills unused path slots
     B = ops.shape(keras.tree.flatten(initial_state)[0])[0]
     state = keras.tree.map_structure(lambda s: tile_beams(s, K), initial_state)
     tokens = ops.full((B * K,), start_token, dtype="int32")
     # Only beam 0 is open at the start; the others are copies that must not win.
     alive_score = ops.tile(ops.convert_to_tensor([[0.0] + [NEG_INF] * (K - 1)]), (B, 1))
-    alive_paths = ops.full((B, K, L), end_token, dtype="int32")
+    alive_paths = ops.full((B, K, L), pad, dtype="int32")
     alive_used = ops.zeros((B, K, V), dtype="float32")
     alive_max = ops.zeros((B, K, V), dtype="float32")
     done_score = ops.full((B, K), NEG_INF, dtype="float32")
-    done_paths = ops.full((B, K, L), end_token, dtype="int32")
+    done_paths = ops.full((B, K, L), pad, dtype="int32")
     done_length = ops.zeros((B, K), dtype="int32")
     done_max = ops.zeros((B, K, V), dtype="float32")
-    end_hot = ops.convert_to_tensor(np.eye(V, dtype="float32")[end_token])
+    if end_token is None:
+        end_hot = ops.zeros((V,), dtype="float32")
+        floor = ops.log(ops.cast(stop_threshold, "float32"))
+    else:
+        end_hot = ops.convert_to_tensor(np.eye(V, dtype="float32")[end_token])
     positions = ops.arange(L)
 
     for step in range(L + 1):
@@ -100,10 +117,21 @@ def beam_search(
         log_probs = ops.reshape(ops.cast(log_probs, "float32"), (-1, K, V))
         step_max = ops.maximum(alive_max, ops.exp(log_probs))
 
-        # Paths closing now with END.
-        end_score = alive_score + log_probs[:, :, end_token]
-        if step < min_length:
-            end_score = ops.full((B, K), NEG_INF, dtype="float32")
+        # Paths growing by one label: never END, never a label already used.
+        grow = alive_score[:, :, None] + log_probs
+        grow = ops.where(ops.logical_or(alive_used > 0, end_hot > 0), NEG_INF, grow)
+        if end_token is None:
+            grow = ops.where(grow < floor, NEG_INF, grow)
+            # A path ends when no label keeps it above the floor (or at L).
+            stuck = ops.max(grow, axis=-1) <= NEG_INF / 2
+            end_score = alive_score
+            if step < L:
+                end_score = ops.where(stuck, alive_score, NEG_INF)
+        else:
+            # Paths closing now with END.
+            end_score = alive_score + log_probs[:, :, end_token]
+            if step < min_length:
+                end_score = ops.full((B, K), NEG_INF, dtype="float32")
         pool_score = ops.concatenate([done_score, end_score], axis=1)
         done_score, keep = ops.top_k(pool_score, k=K)
         done_paths = _gather(ops.concatenate([done_paths, alive_paths], axis=1), keep)
@@ -114,9 +142,6 @@ def beam_search(
         if step == L:
             break
 
-        # Paths growing by one label: never END, never a label already used.
-        grow = alive_score[:, :, None] + log_probs
-        grow = ops.where(ops.logical_or(alive_used > 0, end_hot > 0), NEG_INF, grow)
         alive_score, flat = ops.top_k(ops.reshape(grow, (-1, K * V)), k=K)
         parent = flat // V
         token = ops.cast(flat % V, "int32")

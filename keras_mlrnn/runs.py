@@ -204,6 +204,9 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", **options):
         raise RuntimeError(f"Training produced no model: {model_path} was never written.")
 
     best = keras.saving.load_model(model_path)
+    tuning = best.tune(x_val, y_val)
+    if tuning is not None:
+        best.save(model_path)  # keep the tuned decision parameters
     reports = evaluate_model(best, x_test, y_test, top_k=config["top_k"])
     result = {
         "model": config["model"],
@@ -212,6 +215,7 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", **options):
         "num_test_images": int(len(x_test)),
         "train_seconds": round(train_seconds, 1),
         "label_frequency_mAP": label_frequency_map(y_train, y_test),
+        "validation_tuning": tuning,
         "reports": reports,
         "finished": True,
     }

@@ -139,3 +139,60 @@ def test_path_to_multi_hot():
     np.testing.assert_array_equal(
         np.asarray(path_to_multi_hot(tokens, length, 3)), [[1, 0, 1], [0, 1, 0]]
     )
+
+
+def brute_force_threshold(log_table, offset, num_labels, max_length, threshold):
+    """Best maximal path under a probability floor, by exhaustive enumeration."""
+    log_floor = np.log(threshold)
+
+    def log_p(seq, token):
+        code = float(offset)
+        for t in range(1, len(seq) + 1):
+            code = _history_code(code, seq[t - 1], num_labels)
+        return log_table[int(code) % TABLE_SIZE, token]
+
+    best = (-np.inf, None)
+    for n in range(0, max_length + 1):
+        for seq in itertools.permutations(range(num_labels), n):
+            score = sum(log_p(seq[:t], seq[t]) for t in range(n))
+            if any(sum(log_p(seq[:t], seq[t]) for t in range(m)) < log_floor for m in range(n + 1)):
+                continue
+            extendable = n < max_length and any(
+                score + log_p(seq, c) >= log_floor for c in range(num_labels) if c not in seq
+            )
+            if not extendable and score > best[0]:
+                best = (score, seq)
+    return best
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("threshold", [0.05, 0.3])
+def test_threshold_mode_wide_beam_equals_brute_force(seed, threshold):
+    num_labels, max_length = 3, 3
+    rng = np.random.default_rng(seed)
+    log_table = np.log(1 / (1 + np.exp(-rng.normal(1.0, 2.0, size=(TABLE_SIZE, num_labels)))))
+    offsets = np.array([0.0, 4.0, 9.0, 13.0])
+    table_t = ops.convert_to_tensor(log_table.astype(np.float32))
+
+    def step_fn(tokens, state, step):
+        code = state["code"]
+        if step > 0:
+            code = _history_code(code, ops.cast(tokens, "float32"), num_labels)
+        row = ops.cast(ops.mod(code, TABLE_SIZE), "int32")
+        return ops.take(table_t, row, axis=0), {"code": code}
+
+    out = beam_search(
+        step_fn,
+        {"code": ops.convert_to_tensor(offsets.astype(np.float32))},
+        num_labels,
+        None,
+        start_token=num_labels,
+        beam_size=6,
+        max_length=max_length,
+        stop_threshold=threshold,
+    )
+    for b in range(len(offsets)):
+        score, seq = brute_force_threshold(log_table, offsets[b], num_labels, max_length, threshold)
+        n = int(out["length"][b])
+        assert tuple(np.asarray(out["tokens"][b, :n])) == seq
+        assert float(out["log_prob"][b]) == pytest.approx(score, abs=1e-4)

@@ -4,12 +4,14 @@ from keras_mlrnn.models.base import MultiLabelModel
 from keras_mlrnn.models.binary_relevance import BinaryRelevance
 from keras_mlrnn.models.cnn_rnn import CNNRNN
 from keras_mlrnn.models.multi_order_rnn import MultiOrderRNN
+from keras_mlrnn.models.order_free_rnn import OrderFreeRNN
 
 # CLI name -> class. A new method is registered by adding one line here.
 MODELS = {
     "binary-relevance": BinaryRelevance,
     "cnn-rnn": CNNRNN,
     "multi-order-rnn": MultiOrderRNN,
+    "order-free-rnn": OrderFreeRNN,
 }
 
 # The method `keras-mlrnn train` uses when --model is not given.

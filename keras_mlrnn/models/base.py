@@ -135,6 +135,14 @@ class MultiLabelModel(keras.Model):
         """
         del labels
 
+    def tune(self, images, labels):
+        """Tunes decision parameters on validation data after `fit`; returns what it tried.
+
+        The base class has nothing to tune (returns None); OrderFreeRNN tunes
+        its stop threshold. `keras_mlrnn.runs.train` always calls it.
+        """
+        del images, labels
+
     # ------------------------------------------------------------- features
     def image_features(self, images, training=False):
         """Backbone feature map `(B, h, w, D)` in the compute dtype from uint8/float images."""

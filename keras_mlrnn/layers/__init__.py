@@ -1,0 +1,4 @@
+"""Layers shared by the methods."""
+
+from keras_mlrnn.layers.candidate_pool_mask import CandidatePoolMask
+from keras_mlrnn.layers.soft_attention import SoftAttention

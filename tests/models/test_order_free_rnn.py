@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+
+import keras_mlrnn as km
+from tests.helpers import run_model_test
+
+KWARGS = dict(
+    num_classes=20,
+    backbone="tiny",
+    image_size=32,
+    attention_units=8,
+    lstm_units=16,
+    hidden_units=16,
+    max_length=4,
+)
+
+
+def test_order_free_rnn_generic(tiny_batch, tmp_path):
+    images, targets = tiny_batch
+    run_model_test(km.OrderFreeRNN, KWARGS, images, targets, tmp_path)
+
+
+def test_greedy_loop_never_repeats_a_label(tiny_batch):
+    images, targets = tiny_batch
+    model = km.OrderFreeRNN(**{**KWARGS, "max_length": 8})
+    # Make one label overwhelmingly likely: the pool must still force 8 distinct labels.
+    bias = np.zeros(20, np.float32)
+    bias[3] = 50.0
+    model.build()
+    model.pred_output.bias.assign(bias)
+    labels = np.asarray(model.greedy_loop(images)["labels"])
+    assert labels[:, 0].tolist() == [3] * 6
+    for row in labels:
+        assert len(set(row.tolist())) == 8
+
+
+def test_beam_sets_are_distinct_labels_above_the_floor(tiny_batch):
+    images, targets = tiny_batch
+    model = km.OrderFreeRNN(**KWARGS, beam_size=2, stop_threshold=0.2)
+    model.compile(optimizer="adam")
+    model.fit(images, targets, epochs=2, verbose=0)
+    out = model.forward(images)
+    sets, length = np.asarray(out["sets"]), np.asarray(out["length"])
+    np.testing.assert_array_equal(sets.sum(1), length)  # distinct: no label counted twice
+    assert np.all(length <= 4)
+
+
+def test_stop_threshold_controls_path_length(tiny_batch):
+    images, _ = tiny_batch
+    model = km.OrderFreeRNN(**KWARGS)
+    model.stop_threshold.assign(1.0)  # nothing can keep a path at probability 1
+    assert model.predict_sets(images).sum() == 0
+    model.stop_threshold.assign(1e-30)  # nothing stops a path before max_length
+    assert np.all(model.predict_sets(images).sum(1) == 4)
+
+
+def test_tune_stop_threshold_picks_the_best(tiny_batch):
+    images, targets = tiny_batch
+    model = km.OrderFreeRNN(**KWARGS)
+    results = model.tune_stop_threshold(images, targets, candidates=[1e-30, 1.0])
+    best = max(results, key=results.get)
+    assert float(model.stop_threshold) == pytest.approx(best)
+    assert model.get_config()["stop_threshold"] == pytest.approx(best)
+
+
+def test_attention_maps_sum_to_one(tiny_batch):
+    images, _ = tiny_batch
+    model = km.OrderFreeRNN(**KWARGS)
+    maps = model.attention_maps(images)
+    assert maps.shape == (6, 4, 4, 4)
+    np.testing.assert_allclose(maps.sum(axis=(2, 3)), 1.0, atol=1e-5)
+
+
+def test_stages_train_different_parts(tiny_batch):
+    images, targets = tiny_batch
+    model = km.OrderFreeRNN(**KWARGS, stage="features")
+    model.compile(optimizer=km.backbones.keras.optimizers.SGD(0.5), metrics=None)
+    model.build()
+    lstm_before = np.array(model.cell.weights[0])
+    head_before = np.array(model.probability_head.kernel)
+    model.train_on_batch(images, targets)
+    np.testing.assert_array_equal(np.array(model.cell.weights[0]), lstm_before)
+    assert not np.array_equal(np.array(model.probability_head.kernel), head_before)
+    model.set_stage("recurrent")
+    model.compile(optimizer=km.backbones.keras.optimizers.SGD(0.5), metrics=None)
+    head_before = np.array(model.probability_head.kernel)
+    model.train_on_batch(images, targets)
+    np.testing.assert_array_equal(np.array(model.probability_head.kernel), head_before)
+    assert not np.array_equal(np.array(model.cell.weights[0]), lstm_before)
