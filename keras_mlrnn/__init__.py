@@ -11,6 +11,7 @@ from keras_mlrnn import backbones, layers, losses, metrics, presets
 from keras_mlrnn.models import (
     CNNRNN,
     BinaryRelevance,
+    CoarseToFineRNN,
     MultiLabelModel,
     MultiOrderRNN,
     OrderFreeRNN,

@@ -69,3 +69,52 @@ def test_multi_order_loss_serialises_and_float16_inputs():
     value = MultiOrderLoss()(y, z)
     assert keras.backend.standardize_dtype(value.dtype) == "float32"
     assert float(value) == pytest.approx(float(MultiOrderLoss()(y, z.astype(np.float32))), rel=1e-3)
+
+
+def _jmm(**kw):
+    from keras_mlrnn.losses import JointMaxMargin
+
+    return JointMaxMargin(**{"from_logits": False, **kw})
+
+
+def test_joint_max_margin_hand_computed():
+    # One image, 3 classes, 2 steps (probabilities).
+    y = np.array([[1.0, 0.0, 1.0]])
+    p = np.array([[[0.5, 0.25, 0.125], [0.25, 0.5, 0.375]]])
+    # pooled = [0.5, 0.5, 0.375]: min_pos 0.375, max_neg 0.5 -> R1 = relu(0.1 - (-0.125)) = 0.225
+    # step 1: max_pos 0.5, max_neg 0.25 -> relu(0.1 - 0.25) = 0
+    # step 2: max_pos 0.375, max_neg 0.5 -> relu(0.1 + 0.125) = 0.225 -> R2 = 0.1125
+    loss = _jmm(margin=0.1, vertical_margin=0.1)
+    assert float(loss(y, p)) == pytest.approx(0.225 + 0.1125, rel=1e-6)
+    weighted = _jmm(margin=0.1, vertical_margin=0.1, horizontal_weight=2.0, vertical_weight=0.5)
+    assert float(weighted(y, p)) == pytest.approx(2 * 0.225 + 0.5 * 0.1125, rel=1e-6)
+
+
+def test_joint_max_margin_no_positive_or_no_negative_contributes_zero():
+    p = np.array([[[0.9, 0.1]], [[0.2, 0.3]]])
+    assert float(_jmm()(np.array([[0.0, 0.0], [0.0, 0.0]]), p)) == 0.0
+    assert float(_jmm()(np.array([[1.0, 1.0], [1.0, 1.0]]), p)) == 0.0
+    # batch mean: the second image (all negative) adds 0 but counts in the mean
+    y = np.array([[1.0, 0.0], [0.0, 0.0]])
+    p = np.array([[[0.25, 0.5]], [[0.9, 0.9]]])
+    # image 1: R1 = relu(0.1 + 0.25) = 0.35, R2 = 0.35
+    assert float(_jmm()(y, p)) == pytest.approx((0.35 + 0.35) / 2, rel=1e-6)
+
+
+def test_joint_max_margin_exact_margin_tie_is_zero():
+    y = np.array([[1.0, 0.0]])
+    p = np.array([[[0.75, 0.5]]])  # difference exactly the margin (binary-exact values)
+    assert float(_jmm(margin=0.25, vertical_margin=0.25)(y, p)) == 0.0
+
+
+def test_joint_max_margin_from_logits_matches_probabilities():
+    rng = np.random.default_rng(0)
+    y = (rng.random((5, 4)) < 0.5).astype(np.float32)
+    z = rng.normal(size=(5, 3, 4)).astype(np.float32)
+    from keras_mlrnn.losses import JointMaxMargin
+
+    a = float(JointMaxMargin()(y, z))
+    b = float(JointMaxMargin(from_logits=False)(y, 1 / (1 + np.exp(-z))))
+    assert a == pytest.approx(b, rel=1e-5)
+    clone = keras.losses.deserialize(keras.losses.serialize(JointMaxMargin(margin=0.3)))
+    assert clone.margin == 0.3

@@ -1,3 +1,4 @@
 """The methods' own losses."""
 
+from keras_mlrnn.losses.joint_max_margin import JointMaxMargin
 from keras_mlrnn.losses.multi_order_loss import MultiOrderLoss

@@ -3,6 +3,7 @@
 from keras_mlrnn.models.base import MultiLabelModel
 from keras_mlrnn.models.binary_relevance import BinaryRelevance
 from keras_mlrnn.models.cnn_rnn import CNNRNN
+from keras_mlrnn.models.coarse_to_fine_rnn import CoarseToFineRNN
 from keras_mlrnn.models.multi_order_rnn import MultiOrderRNN
 from keras_mlrnn.models.order_free_rnn import OrderFreeRNN
 
@@ -10,6 +11,7 @@ from keras_mlrnn.models.order_free_rnn import OrderFreeRNN
 MODELS = {
     "binary-relevance": BinaryRelevance,
     "cnn-rnn": CNNRNN,
+    "coarse-to-fine-rnn": CoarseToFineRNN,
     "multi-order-rnn": MultiOrderRNN,
     "order-free-rnn": OrderFreeRNN,
 }
