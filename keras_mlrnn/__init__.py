@@ -15,6 +15,7 @@ from keras_mlrnn.models import (
     MultiLabelModel,
     MultiOrderRNN,
     OrderFreeRNN,
+    RegionAttentionRNN,
 )
 
 __version__ = "0.1.0"

@@ -118,3 +118,38 @@ def test_joint_max_margin_from_logits_matches_probabilities():
     assert a == pytest.approx(b, rel=1e-5)
     clone = keras.losses.deserialize(keras.losses.serialize(JointMaxMargin(margin=0.3)))
     assert clone.margin == 0.3
+
+
+def test_region_constraints_terms_hand_computed():
+    from keras_mlrnn.losses import region_constraints
+
+    # scale term alone: |s| above alpha = 0.5, shifts on their anchors, scales >= beta
+    theta = np.array([[[0.8, -0.7, 0.0, 0.0], [0.5, 0.5, 0.5, 0.5]]], np.float32)
+    anchors = np.array([[0.5, 0.5]])
+    # l_S = (0.3^2 + 0.2^2) + 0 ; l_P: s_y = -0.7 < 0.1 -> 0.8 ; l_A = 0
+    expected = 0.09 + 0.04 + 0.1 * 0.8
+    assert float(region_constraints(theta, anchors=anchors)) == pytest.approx(expected, rel=1e-5)
+    # positive term alone: small scales
+    theta = np.array([[[0.05, 0.2, 0.0, 0.0], [0.3, 0.0, 0.5, 0.5]]], np.float32)
+    # l_P = (0.05) + 0 + 0 + 0.1 = 0.15 ; l_S = 0 ; l_A = 0
+    assert float(region_constraints(theta, anchors=anchors)) == pytest.approx(0.1 * 0.15, rel=1e-5)
+    # anchor term alone: the first region is free, region 2 is 0.3 / 0.4 off its anchor
+    theta = np.array([[[0.5, 0.5, 0.9, -0.9], [0.5, 0.5, 0.2, 0.9]]], np.float32)
+    expected = 0.01 * 0.5 * (0.3**2 + 0.4**2)
+    assert float(region_constraints(theta, anchors=anchors)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_region_constraints_default_anchors_and_batch_mean():
+    from keras_mlrnn.losses import default_anchors, region_constraints
+
+    np.testing.assert_allclose(
+        default_anchors(5), [[0.5, 0.5], [0.5, -0.5], [-0.5, 0.5], [-0.5, -0.5]]
+    )
+    ring = default_anchors(9)
+    np.testing.assert_allclose(np.hypot(ring[:, 0], ring[:, 1]), np.sqrt(2) / 2, atol=1e-6)
+    np.testing.assert_allclose(ring[0], [0.5, 0.5], atol=1e-6)
+    centred = np.tile([[[0.5, 0.5, 0.0, 0.0]]], (2, 5, 1)).astype(np.float32)
+    # only the anchor term: 4 regions, each 0.5 * (0.25 + 0.25) off
+    assert float(region_constraints(centred)) == pytest.approx(0.01 * 4 * 0.25, rel=1e-5)
+    with pytest.raises(ValueError, match="anchors"):
+        region_constraints(centred, anchors=np.zeros((2, 2)))

@@ -2,3 +2,4 @@
 
 from keras_mlrnn.layers.candidate_pool_mask import CandidatePoolMask
 from keras_mlrnn.layers.soft_attention import SoftAttention
+from keras_mlrnn.layers.spatial_transformer import SpatialTransformer

@@ -2,3 +2,4 @@
 
 from keras_mlrnn.losses.joint_max_margin import JointMaxMargin
 from keras_mlrnn.losses.multi_order_loss import MultiOrderLoss
+from keras_mlrnn.losses.region_constraints import default_anchors, region_constraints

@@ -6,6 +6,7 @@ from keras_mlrnn.models.cnn_rnn import CNNRNN
 from keras_mlrnn.models.coarse_to_fine_rnn import CoarseToFineRNN
 from keras_mlrnn.models.multi_order_rnn import MultiOrderRNN
 from keras_mlrnn.models.order_free_rnn import OrderFreeRNN
+from keras_mlrnn.models.region_attention_rnn import RegionAttentionRNN
 
 # CLI name -> class. A new method is registered by adding one line here.
 MODELS = {
@@ -14,6 +15,7 @@ MODELS = {
     "coarse-to-fine-rnn": CoarseToFineRNN,
     "multi-order-rnn": MultiOrderRNN,
     "order-free-rnn": OrderFreeRNN,
+    "region-attention-rnn": RegionAttentionRNN,
 }
 
 # The method `keras-mlrnn train` uses when --model is not given.

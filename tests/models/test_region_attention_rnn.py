@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+import keras_mlrnn as km
+from tests.helpers import run_model_test
+
+KWARGS = dict(
+    num_classes=20, backbone="tiny", image_size=32, num_regions=3, hidden_units=16, lstm_units=16
+)
+
+
+def test_region_attention_rnn_generic(tiny_batch, tmp_path):
+    images, targets = tiny_batch
+    run_model_test(km.RegionAttentionRNN, KWARGS, images, targets, tmp_path)
+
+
+def test_regions_start_at_the_whole_image(tiny_batch):
+    images, _ = tiny_batch
+    model = km.RegionAttentionRNN(**KWARGS)
+    boxes = model.attention_regions(images)
+    assert boxes.shape == (6, 3, 4)
+    np.testing.assert_allclose(boxes, np.tile([0.0, 0.0, 31.0, 31.0], (6, 3, 1)), atol=1e-4)
+
+
+def test_loss_is_euclidean_on_normalised_targets_plus_constraints(tiny_batch):
+    images, targets = tiny_batch
+    targets = targets.copy()
+    targets[0] = 0  # an image with no label: all-zero target
+    model = km.RegionAttentionRNN(**KWARGS)
+    out = model.forward(images, targets)
+    p = np.asarray(out["scores"], np.float64)
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
+    target = targets / np.maximum(targets.sum(1, keepdims=True), 1)
+    expected = np.mean(((p - target) ** 2).sum(1))
+    expected += 0.1 * float(km.losses.region_constraints(out["theta"]))
+    assert float(model.compute_method_loss(targets, out)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_predict_sets_top_k_and_threshold(tiny_batch):
+    images, targets = tiny_batch
+    model = km.RegionAttentionRNN(**KWARGS, top_k=2, threshold=0.0)
+    scores = model.predict(images, verbose=0)
+    sets = model.predict_sets(images)
+    np.testing.assert_array_equal(sets.sum(1), 2)
+    for row, chosen in zip(scores, sets):
+        assert set(np.flatnonzero(chosen)) == set(np.argsort(-row)[:2])
+    results = model.tune_threshold(images, targets, candidates=[0.0, 0.99])
+    assert float(model.threshold) == pytest.approx(max(results, key=results.get))
