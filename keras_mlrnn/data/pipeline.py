@@ -106,8 +106,20 @@ class NumpyBatches(keras.utils.PyDataset):
             self.order = self.rng.permutation(len(self.images))
 
 
-def _augmenter(seed):
-    return keras.layers.RandomFlip("horizontal", seed=seed)
+def _batch_augment_prefetch(ds, batch_size, augment, seed):
+    """Batches a tf.data set of (image[, labels]), flips images at random, prefetches."""
+    import tensorflow as tf
+
+    ds = ds.batch(batch_size)
+    if augment:
+        flip = keras.layers.RandomFlip("horizontal", seed=seed)
+
+        def augment_batch(x, *y):
+            x = tf.cast(flip(tf.cast(x, "float32"), training=True), x.dtype)
+            return (x, *y) if y else x
+
+        ds = ds.map(augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def tf_dataset(images, labels=None, batch_size=32, shuffle=False, augment=False, seed=None):
@@ -128,16 +140,7 @@ def tf_dataset(images, labels=None, batch_size=32, shuffle=False, augment=False,
     ds = tf.data.Dataset.from_tensor_slices(data)
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
-    if augment:
-        flip = _augmenter(seed)
-
-        def augment_batch(x, *y):
-            x = tf.cast(flip(tf.cast(x, "float32"), training=True), images.dtype)
-            return (x, *y) if y else x
-
-        ds = ds.map(augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return _batch_augment_prefetch(ds, batch_size, augment, seed)
 
 
 def tf_files_dataset(
@@ -176,16 +179,7 @@ def tf_files_dataset(
         return (image, *y) if y else image
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.batch(batch_size)
-    if augment:
-        flip = _augmenter(seed)
-
-        def augment_batch(x, *y):
-            x = tf.cast(flip(tf.cast(x, "float32"), training=True), tf.uint8)
-            return (x, *y) if y else x
-
-        ds = ds.map(augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return _batch_augment_prefetch(ds, batch_size, augment, seed)
 
 
 def make_dataset(
