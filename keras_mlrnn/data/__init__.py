@@ -4,6 +4,10 @@
 pipeline imports it lazily when first used.
 """
 
+from keras_mlrnn.data.coco import load_coco
+from keras_mlrnn.data.csv import load_csv
+from keras_mlrnn.data.labeled_files import LabeledFiles, label_statistics
+from keras_mlrnn.data.nuswide import load_nuswide
 from keras_mlrnn.data.pipeline import (
     NumpyBatches,
     has_tensorflow,
@@ -19,3 +23,4 @@ from keras_mlrnn.data.scenes import (
     load_scenes,
     save_sample_grid,
 )
+from keras_mlrnn.data.voc import VOC_CLASSES, load_voc2007

@@ -1,0 +1,62 @@
+"""MS-COCO: labels from the official `instances_*.json` through pycocotools.
+
+Layout: `DATA_DIR/annotations/instances_{split}.json` and `DATA_DIR/{split}/`
+with the images (`split` such as `train2014`, `val2014`, `train2017`,
+`val2017`). An image's labels are the categories of its annotations, crowd
+annotations included; the 80 classes are in category-id order with COCO's
+names. Images without any annotation are kept as all-negative unless
+`drop_empty=True` (which the papers do).
+
+Example:
+```python
+from keras_mlrnn.data.coco import load_coco
+train = load_coco("/data/coco", "train2014", drop_empty=True)
+ds = train.dataset(image_size=224, batch_size=32, shuffle=True, augment=True)
+```
+"""
+
+import contextlib
+import io
+import os
+
+import numpy as np
+
+from keras_mlrnn.data.labeled_files import LabeledFiles
+
+
+def load_coco(data_dir, split="train2017", drop_empty=False, check_files=True):
+    """Loads a COCO split as `LabeledFiles`.
+
+    Args:
+        data_dir: str. The COCO root (holding `annotations/` and the image folders).
+        split: str. E.g. "train2014", "val2014", "train2017", "val2017".
+        drop_empty: bool. Drop images with no annotation. Defaults to False.
+        check_files: bool. Fail if image files are missing. Defaults to True.
+
+    Returns:
+        `LabeledFiles` with 80 classes in category-id order.
+    """
+    from pycocotools.coco import COCO
+
+    annotation_file = os.path.join(data_dir, "annotations", f"instances_{split}.json")
+    if not os.path.isfile(annotation_file):
+        raise FileNotFoundError(f"COCO annotations not found: {annotation_file}")
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
+        coco = COCO(annotation_file)
+    category_ids = sorted(coco.getCatIds())
+    column = {cat: c for c, cat in enumerate(category_ids)}
+    class_names = [coco.loadCats(cat)[0]["name"] for cat in category_ids]
+    image_ids = sorted(coco.getImgIds())
+    labels = np.zeros((len(image_ids), len(category_ids)), dtype=np.float32)
+    for row, image_id in enumerate(image_ids):
+        for annotation in coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=None)):
+            labels[row, column[annotation["category_id"]]] = 1.0
+    keep = labels.sum(axis=1) > 0 if drop_empty else np.ones(len(image_ids), bool)
+    image_dir = os.path.join(data_dir, split)
+    paths = [
+        os.path.join(image_dir, coco.loadImgs(image_id)[0]["file_name"])
+        for image_id, kept in zip(image_ids, keep)
+        if kept
+    ]
+    files = LabeledFiles(paths, labels[keep], class_names, source=annotation_file)
+    return files.check_files() if check_files else files

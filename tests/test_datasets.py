@@ -1,0 +1,147 @@
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_mlrnn.data import (
+    VOC_CLASSES,
+    label_statistics,
+    load_coco,
+    load_csv,
+    load_nuswide,
+    load_voc2007,
+)
+
+
+def _jpeg(path, size=(20, 16)):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.fromarray(np.full((size[1], size[0], 3), 128, np.uint8)).save(path)
+
+
+def test_coco_format(tmp_path):
+    images = [{"id": 7, "file_name": "b.jpg"}, {"id": 3, "file_name": "a.jpg"},
+              {"id": 9, "file_name": "c.jpg"}]  # fmt: skip
+    categories = [
+        {"id": 5, "name": "dog"},
+        {"id": 1, "name": "person"},
+        {"id": 90, "name": "toothbrush"},
+    ]
+    annotations = [
+        {"id": 1, "image_id": 3, "category_id": 5, "iscrowd": 0, "bbox": [0, 0, 1, 1], "area": 1},
+        {"id": 2, "image_id": 3, "category_id": 5, "iscrowd": 0, "bbox": [0, 0, 1, 1], "area": 1},
+        {"id": 3, "image_id": 7, "category_id": 90, "iscrowd": 1, "bbox": [0, 0, 1, 1], "area": 1},
+        {"id": 4, "image_id": 7, "category_id": 1, "iscrowd": 0, "bbox": [0, 0, 1, 1], "area": 1},
+    ]
+    os.makedirs(tmp_path / "annotations")
+    with open(tmp_path / "annotations" / "instances_val2014.json", "w") as f:
+        json.dump({"images": images, "categories": categories, "annotations": annotations}, f)
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        _jpeg(str(tmp_path / "val2014" / name))
+    data = load_coco(str(tmp_path), "val2014")
+    assert data.class_names == ["person", "dog", "toothbrush"]  # category-id order
+    assert [os.path.basename(p) for p in data.paths] == ["a.jpg", "b.jpg", "c.jpg"]
+    np.testing.assert_array_equal(data.labels, [[0, 1, 0], [1, 0, 1], [0, 0, 0]])  # crowd counts
+    dropped = load_coco(str(tmp_path), "val2014", drop_empty=True)
+    assert len(dropped) == 2
+    os.remove(tmp_path / "val2014" / "c.jpg")
+    with pytest.raises(FileNotFoundError, match="1 of 3 image files are missing"):
+        load_coco(str(tmp_path), "val2014")
+
+
+def _voc_xml(objects):
+    body = "".join(
+        f"<object><name>{n}</name><difficult>{d}</difficult></object>" for n, d in objects
+    )
+    return f"<annotation>{body}</annotation>"
+
+
+def test_voc_format_with_difficult_mask(tmp_path):
+    root = tmp_path / "VOCdevkit" / "VOC2007"
+    os.makedirs(root / "ImageSets" / "Main")
+    os.makedirs(root / "Annotations")
+    (root / "ImageSets" / "Main" / "test.txt").write_text("000001\n000002\n")
+    (root / "Annotations" / "000001.xml").write_text(
+        _voc_xml([("dog", 0), ("person", 1), ("person", 0), ("cat", 1)])
+    )
+    (root / "Annotations" / "000002.xml").write_text(_voc_xml([("car", 0)]))
+    for i in ("000001", "000002"):
+        _jpeg(str(root / "JPEGImages" / f"{i}.jpg"))
+    data = load_voc2007(str(tmp_path), "test")
+    idx = {n: i for i, n in enumerate(VOC_CLASSES)}
+    expected = np.zeros((2, 20))
+    expected[0, [idx["dog"], idx["person"]]] = 1
+    expected[1, idx["car"]] = 1
+    np.testing.assert_array_equal(data.labels, expected)
+    mask = np.ones((2, 20))
+    mask[0, idx["cat"]] = 0  # cat only through a difficult object
+    np.testing.assert_array_equal(data.mask, mask)
+    (root / "Annotations" / "000002.xml").write_text(_voc_xml([("unicorn", 0)]))
+    with pytest.raises(ValueError, match="unknown VOC class 'unicorn'"):
+        load_voc2007(str(root), "test")
+
+
+def test_nuswide_format(tmp_path):
+    (tmp_path / "Concepts81.txt").write_text("sky\nwater\n")
+    os.makedirs(tmp_path / "ImageList")
+    (tmp_path / "ImageList" / "TestImagelist.txt").write_text(
+        "actor\\0001_1.jpg\nbeach\\0002_2.jpg\nbeach\\0003_3.jpg\n"
+    )
+    labels_dir = tmp_path / "Groundtruth" / "TrainTestLabels"
+    os.makedirs(labels_dir)
+    (labels_dir / "Labels_sky_Test.txt").write_text("1\n0\n0\n")
+    (labels_dir / "Labels_water_Test.txt").write_text("1\n0\n1\n")
+    for name in ("actor/0001_1.jpg", "beach/0002_2.jpg", "beach/0003_3.jpg"):
+        _jpeg(str(tmp_path / "Flickr" / name))
+    data = load_nuswide(str(tmp_path), "test")  # drops the unlabelled image by default
+    assert data.class_names == ["sky", "water"]
+    np.testing.assert_array_equal(data.labels, [[1, 1], [0, 1]])
+    assert data.paths[1].endswith(os.path.join("Flickr", "beach", "0003_3.jpg"))
+    kept = load_nuswide(str(tmp_path), "test", drop_empty=False)
+    np.testing.assert_array_equal(kept.labels, [[1, 1], [0, 0], [0, 1]])
+
+
+def test_csv_format(tmp_path):
+    for name in ("a.jpg", "b.png", "c.jpg"):
+        _jpeg(str(tmp_path / "img" / name))
+    (tmp_path / "labels.csv").write_text(
+        "filename,labels\nimg/a.jpg,dog person\nimg/b.png,cat\nimg/c.jpg,\n"
+    )
+    data = load_csv(str(tmp_path / "labels.csv"))
+    assert data.class_names == ["cat", "dog", "person"]
+    np.testing.assert_array_equal(data.labels, [[0, 1, 1], [1, 0, 0], [0, 0, 0]])
+    given = load_csv(str(tmp_path / "labels.csv"), class_names=["person", "dog", "cat", "cow"])
+    np.testing.assert_array_equal(given.labels[0], [1, 1, 0, 0])
+    with pytest.raises(ValueError, match=r"row 2: unknown class 'dog'"):
+        load_csv(str(tmp_path / "labels.csv"), class_names=["cat", "person"])
+    (tmp_path / "semi.csv").write_text("filename,labels\nimg/a.jpg,dog;person\n")
+    assert load_csv(str(tmp_path / "semi.csv"), delimiter=";").class_names == ["dog", "person"]
+    x, y = next(iter(data.dataset(image_size=8, batch_size=3)))
+    assert tuple(x.shape) == (3, 8, 8, 3) and x.dtype.name == "uint8"
+
+
+def test_label_statistics():
+    y = np.array([[1, 1, 0], [1, 1, 1], [0, 0, 0], [1, 0, 0]])
+    stats = label_statistics(y, ["a", "b", "c"])
+    assert stats["max_labels"] == 3 and stats["images_without_labels"] == 1
+    assert stats["label_cardinality"] == pytest.approx(1.5)
+    assert stats["top_pairs"][0] == ("a", "b", 2)
+    np.testing.assert_allclose(stats["frequencies"], [0.75, 0.5, 0.25])
+
+
+def test_coco128_real_annotations(shared_dir):
+    root = os.path.join(shared_dir, "data", "coco128")
+    data = load_coco(root, "train2017")
+    assert len(data) == 128 and len(data.class_names) == 80
+    with open(os.path.join(root, "annotations", "instances_train2017.json")) as f:
+        raw = json.load(f)
+    cats = sorted(c["id"] for c in raw["categories"])
+    assert data.class_names[0] == "person" and data.class_names[-1] == "toothbrush"
+    by_file = {im["id"]: im["file_name"] for im in raw["images"]}
+    expected = {name: set() for name in by_file.values()}
+    for ann in raw["annotations"]:
+        expected[by_file[ann["image_id"]]].add(cats.index(ann["category_id"]))
+    for path, row in zip(data.paths, data.labels):
+        assert set(np.flatnonzero(row)) == expected[os.path.basename(path)]
+    assert int((data.labels.sum(1) == 0).sum()) == 2  # the README's 2 images with no label
