@@ -1,10 +1,13 @@
-"""The `keras-mlrnn` command: `train` and `evaluate`.
+"""The `keras-mlrnn` command: `train`, `evaluate` and `data stats`.
 
 Examples:
     keras-mlrnn train                      # scenes data, tiny backbone, default method
     keras-mlrnn train --model binary-relevance --epochs 5 --run-dir runs/br
+    keras-mlrnn train --model multi-order-rnn --dataset coco --data-dir /data/coco \
+        --backbone resnet101 --backbone-weights imagenet --image-size 224
     keras-mlrnn train --resume runs/br     # continue a killed run
     keras-mlrnn evaluate runs/br           # or a .keras file
+    keras-mlrnn data stats --dataset voc2007 --data-dir /data/VOCdevkit
 """
 
 import argparse
@@ -65,10 +68,35 @@ def _evaluate(args):
     config["image_size"] = model.image_size
     if args.test_size is not None:
         config["test_size"] = args.test_size
-    images, labels, _ = runs.load_split(config, args.split)
-    reports = runs.evaluate_model(model, images, labels, top_k=args.top_k)
+    split = runs.load_data(config)[args.split]
+    reports = runs.evaluate_model(model, split, top_k=args.top_k)
     print(format_report(reports, title=f"{type(model).__name__} ({args.split})"))
     return 0
+
+
+def _data_stats(args):
+    from keras_mlrnn.data.labeled_files import label_statistics
+    from keras_mlrnn.data.splits import load_splits
+
+    splits = load_splits(args.dataset, args.data_dir, args.csv, image_size=args.image_size)
+    for name, split in splits.items():
+        stats = label_statistics(split.labels, split.class_names, top_pairs=args.top_pairs)
+        print(
+            f"{name}: {stats['num_images']} images, {stats['num_classes']} classes, "
+            f"{stats['label_cardinality']:.2f} labels per image (max {stats['max_labels']}), "
+            f"{stats['images_without_labels']} without labels"
+        )
+        pairs = ", ".join(f"{a}+{b} ({n})" for a, b, n in stats["top_pairs"])
+        print(f"  most co-occurring pairs: {pairs}")
+    return 0
+
+
+def _add_data_arguments(parser, default_dataset=None):
+    from keras_mlrnn.data.splits import DATASETS
+
+    parser.add_argument("--dataset", choices=DATASETS, default=default_dataset)
+    parser.add_argument("--data-dir", default=None, help="root of coco / voc2007 / nuswide")
+    parser.add_argument("--csv", default=None, help="labels CSV for --dataset csv")
 
 
 def build_parser():
@@ -80,8 +108,11 @@ def build_parser():
 
     train = sub.add_parser("train", help="train a model into a run directory")
     train.add_argument("--model", choices=sorted(MODELS), default=DEFAULT_MODEL)
-    train.add_argument("--dataset", choices=["scenes"], default=None)
+    _add_data_arguments(train)
     train.add_argument("--backbone", default=None, help="tiny (default), resnet50, ...")
+    train.add_argument(
+        "--backbone-weights", default=None, help="None (default), imagenet, or a .weights.h5 path"
+    )
     train.add_argument("--image-size", type=int, default=None)
     train.add_argument("--epochs", type=int, default=None)
     train.add_argument("--batch-size", type=int, default=None)
@@ -102,6 +133,14 @@ def build_parser():
     evaluate.add_argument("--test-size", type=int, default=None, help="images to evaluate")
     evaluate.add_argument("--top-k", type=int, default=3)
     evaluate.set_defaults(func=_evaluate)
+
+    data = sub.add_parser("data", help="inspect a data set")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    stats = data_sub.add_parser("stats", help="counts, label cardinality, co-occurring pairs")
+    _add_data_arguments(stats, default_dataset="scenes")
+    stats.add_argument("--image-size", type=int, default=64)
+    stats.add_argument("--top-pairs", type=int, default=5)
+    stats.set_defaults(func=_data_stats)
     return parser
 
 

@@ -26,8 +26,7 @@ import time
 import keras
 import numpy as np
 
-from keras_mlrnn.data import load_scenes, make_dataset
-from keras_mlrnn.data.scenes import SCENE_CLASS_NAMES
+from keras_mlrnn.data.splits import load_splits
 from keras_mlrnn.metrics import format_report, multilabel_report
 from keras_mlrnn.models import get_model_class
 
@@ -36,7 +35,10 @@ METRICS = "metrics.json"
 DEFAULTS = {
     "model": "binary-relevance",
     "dataset": "scenes",
+    "data_dir": None,
+    "csv": None,
     "backbone": "tiny",
+    "backbone_weights": None,
     "image_size": 64,
     "epochs": 15,
     "batch_size": 64,
@@ -49,13 +51,16 @@ DEFAULTS = {
 }
 
 
-def load_split(config, split):
-    """Loads `(images, labels, class_names)` of a split for a run configuration."""
-    if config["dataset"] != "scenes":
-        raise ValueError(f"Unknown dataset {config['dataset']!r}; available: ['scenes'].")
-    size = config.get(f"{split}_size")
-    images, labels = load_scenes(split, size, config["image_size"], config["seed"])
-    return images, labels, list(SCENE_CLASS_NAMES)
+def load_data(config):
+    """The train / val / test `DataSplit`s a run configuration names."""
+    return load_splits(
+        config["dataset"],
+        data_dir=config.get("data_dir"),
+        csv=config.get("csv"),
+        image_size=config["image_size"],
+        seed=config["seed"],
+        sizes={split: config.get(f"{split}_size") for split in ("train", "val", "test")},
+    )
 
 
 def _prepare_run_dir(run_dir, overwrite, resume):
@@ -81,14 +86,16 @@ def _prepare_run_dir(run_dir, overwrite, resume):
     return None
 
 
-def evaluate_model(model, images, labels, top_k=3, batch_size=128):
-    """Test reports of a model under threshold 0.5, top-k and its own `predict_sets`."""
-    scores = model.predict(images, batch_size=batch_size, verbose=0)
-    sets = model.predict_sets(images, batch_size=batch_size)
+def evaluate_model(model, split, top_k=3, batch_size=128):
+    """Reports of a model on a `DataSplit` under threshold 0.5, top-k and its `predict_sets`."""
+    data = split.dataset(model.image_size, batch_size)
+    scores = model.predict(data, verbose=0)
+    sets = model.predict_sets(data)
+    labels, mask = split.labels, split.mask
     return {
-        "threshold 0.5": multilabel_report(labels, scores, threshold=0.5),
-        f"top-{top_k}": multilabel_report(labels, scores, top_k=top_k, threshold=0.0),
-        "predict_sets": multilabel_report(labels, scores, sets=sets),
+        "threshold 0.5": multilabel_report(labels, scores, threshold=0.5, mask=mask),
+        f"top-{top_k}": multilabel_report(labels, scores, top_k=top_k, threshold=0.0, mask=mask),
+        "predict_sets": multilabel_report(labels, scores, sets=sets, mask=mask),
     }
 
 
@@ -138,8 +145,9 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", **options):
         resume: bool. Continue the run in `run_dir` from its last checkpoint,
             with its saved options. Defaults to False.
         verbose: Keras `fit` verbosity. Defaults to "auto" (progress bar).
-        **options: keys of `DEFAULTS` (model, dataset, backbone, image_size,
-            epochs, batch_size, learning_rate, seed, train/val/test_size, top_k).
+        **options: keys of `DEFAULTS` (model, dataset, data_dir, csv, backbone,
+            backbone_weights, image_size, epochs, batch_size, learning_rate, seed,
+            train/val/test_size, top_k).
 
     Returns:
         dict: the contents of `metrics.json`.
@@ -158,22 +166,21 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", **options):
             json.dump(config, f, indent=2)
 
     keras.utils.set_random_seed(config["seed"])
-    x_train, y_train, names = load_split(config, "train")
-    x_val, y_val, _ = load_split(config, "val")
-    x_test, y_test, _ = load_split(config, "test")
+    splits = load_data(config)
+    train_split, val_split, test_split = splits["train"], splits["val"], splits["test"]
+    size, batch = config["image_size"], config["batch_size"]
 
     model = get_model_class(config["model"])(
-        num_classes=y_train.shape[1],
+        num_classes=train_split.labels.shape[1],
         backbone=config["backbone"],
-        image_size=config["image_size"],
-        class_names=names,
+        backbone_weights=config.get("backbone_weights"),
+        image_size=size,
+        class_names=train_split.class_names,
     )
-    model.adapt(y_train)
+    model.adapt(train_split.labels)
     model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]))
-    train_ds = make_dataset(
-        x_train, y_train, config["batch_size"], shuffle=True, augment=True, seed=config["seed"]
-    )
-    val_ds = make_dataset(x_val, y_val, config["batch_size"])
+    train_ds = train_split.dataset(size, batch, shuffle=True, augment=True, seed=config["seed"])
+    val_ds = val_split.dataset(size, batch)
     model_path = os.path.join(run_dir, "model.keras")
     history_path = os.path.join(run_dir, "history.csv")
     callbacks = [
@@ -204,17 +211,17 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", **options):
         raise RuntimeError(f"Training produced no model: {model_path} was never written.")
 
     best = keras.saving.load_model(model_path)
-    tuning = best.tune(x_val, y_val)
+    tuning = best.tune(val_split.dataset(size, batch), val_split.labels)
     if tuning is not None:
         best.save(model_path)  # keep the tuned decision parameters
-    reports = evaluate_model(best, x_test, y_test, top_k=config["top_k"])
+    reports = evaluate_model(best, test_split, top_k=config["top_k"])
     result = {
         "model": config["model"],
         "dataset": config["dataset"],
         "split": "test",
-        "num_test_images": int(len(x_test)),
+        "num_test_images": int(len(test_split.labels)),
         "train_seconds": round(train_seconds, 1),
-        "label_frequency_mAP": label_frequency_map(y_train, y_test),
+        "label_frequency_mAP": label_frequency_map(train_split.labels, test_split.labels),
         "validation_tuning": tuning,
         "reports": reports,
         "finished": True,

@@ -60,3 +60,27 @@ def test_foreign_directory_is_left_alone(tmp_path, capsys):
 def test_unknown_model_is_rejected():
     with pytest.raises(SystemExit):
         main(["train", "--model", "no-such-method"])
+
+
+def test_train_on_a_csv_of_own_images(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    lines = ["filename,labels"]
+    for i in range(30):
+        Image.fromarray(rng.integers(0, 255, (20, 24, 3), dtype=np.uint8)).save(
+            tmp_path / f"{i}.png"
+        )
+        lines.append(f"{i}.png,{'cat' if i % 2 else 'dog'}{' sky' if i % 3 == 0 else ''}")
+    (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
+    run = str(tmp_path / "run")
+    csv = str(tmp_path / "labels.csv")
+    args = ["train", "--dataset", "csv", "--csv", csv, "--image-size", "32", "--epochs", "1"]
+    args += ["--batch-size", "8", "--run-dir", run]
+    assert main(args) == 0
+    with open(os.path.join(run, "metrics.json")) as f:
+        assert json.load(f)["num_test_images"] == 3  # 10% of 30
+    assert main(["data", "stats", "--dataset", "csv", "--csv", str(tmp_path / "labels.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "train: 24 images, 3 classes" in out

@@ -1,0 +1,124 @@
+"""Train / val / test splits of every supported data set, behind one interface.
+
+`load_splits(dataset, ...)` returns `{"train", "val", "test"}` ->
+`DataSplit`, whose `.dataset(...)` is the input pipeline and `.labels` the
+targets. Splits:
+
+- `scenes`: the generator's three independent streams.
+- `coco`: train = `train{year}` minus every 20th image (val); test = `val{year}`
+  (the papers' protocol: COCO's test labels are not public).
+- `voc2007`: train = `trainval` minus every 20th image (val); test = `test`.
+- `nuswide`: train = the official Train list minus every 20th image; test = Test.
+- `csv`: a CSV of your own; images are split deterministically by the seed,
+  80 / 10 / 10.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from keras_mlrnn.data.labeled_files import LabeledFiles
+from keras_mlrnn.data.pipeline import make_dataset
+from keras_mlrnn.data.scenes import SCENE_CLASS_NAMES, load_scenes
+
+DATASETS = ("scenes", "coco", "voc2007", "nuswide", "csv")
+
+
+@dataclasses.dataclass
+class DataSplit:
+    """One split: in-memory images (scenes) or image files, with labels.
+
+    Attributes:
+        labels: float32 `(N, C)`.
+        class_names: list of C str.
+        images: uint8 `(N, S, S, 3)` or None (files).
+        files: `LabeledFiles` or None (arrays).
+        mask: float32 `(N, C)` or None (VOC "difficult").
+    """
+
+    labels: np.ndarray
+    class_names: list
+    images: np.ndarray = None
+    files: LabeledFiles = None
+    mask: np.ndarray = None
+
+    def dataset(self, image_size, batch_size=32, shuffle=False, augment=False, seed=None):
+        """The input pipeline of this split: `(uint8 images, float32 labels)` batches."""
+        if self.images is not None:
+            return make_dataset(self.images, self.labels, batch_size, shuffle, augment, seed)
+        return self.files.dataset(image_size, batch_size, shuffle, augment, seed)
+
+
+def _from_files(files, rows=None):
+    rows = np.arange(len(files)) if rows is None else rows
+    subset = LabeledFiles(
+        [files.paths[i] for i in rows],
+        files.labels[rows],
+        files.class_names,
+        None if files.mask is None else files.mask[rows],
+        files.source,
+    )
+    return DataSplit(subset.labels, subset.class_names, files=subset, mask=subset.mask)
+
+
+def _hold_out(files, every=20):
+    rows = np.arange(len(files))
+    held = rows % every == every - 1
+    return _from_files(files, rows[~held]), _from_files(files, rows[held])
+
+
+def load_splits(dataset, data_dir=None, csv=None, image_size=64, seed=0, sizes=None, year=2014):
+    """Loads the train, val and test splits of a data set.
+
+    Args:
+        dataset: str. One of `DATASETS`.
+        data_dir: str. Root of the data set on disk (not for scenes / csv).
+        csv: str. The labels CSV (for "csv").
+        image_size: int. Image side (scenes are drawn at this size).
+        seed: int. Data seed (scenes, and the csv split).
+        sizes: dict split -> int or None. Scenes split sizes.
+        year: int. COCO release (2014 or 2017). Defaults to 2014.
+
+    Returns:
+        dict "train" / "val" / "test" -> `DataSplit`.
+    """
+    sizes = sizes or {}
+    if dataset == "scenes":
+        out = {}
+        for split in ("train", "val", "test"):
+            images, labels = load_scenes(split, sizes.get(split), image_size, seed)
+            out[split] = DataSplit(labels, list(SCENE_CLASS_NAMES), images=images)
+        return out
+    if dataset == "csv":
+        from keras_mlrnn.data.csv import load_csv
+
+        if csv is None:
+            raise ValueError("--dataset csv needs --csv PATH.")
+        files = load_csv(csv)
+        order = np.random.default_rng(seed).permutation(len(files))
+        n_test = n_val = max(len(files) // 10, 1)
+        if len(files) < 3:
+            raise ValueError(f"{csv}: need at least 3 images to split, found {len(files)}.")
+        return {
+            "test": _from_files(files, np.sort(order[:n_test])),
+            "val": _from_files(files, np.sort(order[n_test : n_test + n_val])),
+            "train": _from_files(files, np.sort(order[n_test + n_val :])),
+        }
+    if data_dir is None:
+        raise ValueError(f"--dataset {dataset} needs --data-dir.")
+    if dataset == "coco":
+        from keras_mlrnn.data.coco import load_coco
+
+        train, test = load_coco(data_dir, f"train{year}"), load_coco(data_dir, f"val{year}")
+    elif dataset == "voc2007":
+        from keras_mlrnn.data.voc import load_voc2007
+
+        train, test = load_voc2007(data_dir, "trainval"), load_voc2007(data_dir, "test")
+    elif dataset == "nuswide":
+        from keras_mlrnn.data.nuswide import load_nuswide
+
+        train, test = load_nuswide(data_dir, "train"), load_nuswide(data_dir, "test")
+    else:
+        raise ValueError(f"Unknown dataset {dataset!r}; expected one of {DATASETS}.")
+    fit_split, val_split = _hold_out(train)
+    return {"train": fit_split, "val": val_split, "test": _from_files(test)}
