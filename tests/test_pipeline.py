@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -86,3 +88,26 @@ def test_empty_split_and_bad_images_raise():
         validate_arrays(np.zeros((2, 8, 8), np.uint8), None)
     with pytest.raises(ValueError, match="float in"):
         validate_arrays(np.full((1, 8, 8, 3), 300.0), None)
+
+
+def test_files_dataset_cache_to_file(tmp_path):
+    rng = np.random.default_rng(1)
+    paths = []
+    for i in range(5):
+        Image.fromarray(rng.integers(0, 255, (12, 12, 3), dtype=np.uint8)).save(
+            tmp_path / f"{i}.png"
+        )
+        paths.append(tmp_path / f"{i}.png")
+    labels = np.eye(5, dtype=np.float32)
+    cache = tmp_path / "cache" / "decoded"
+    cache.parent.mkdir()
+    ds = tf_files_dataset(paths, labels, image_size=12, batch_size=5, shuffle=True, seed=3,
+                          cache=str(cache))  # fmt: skip
+    first = [(x.numpy(), y.numpy()) for x, y in ds]
+    assert any(name.startswith("decoded") for name in os.listdir(cache.parent))
+    for p in paths:
+        os.remove(p)  # the second epoch reads the cache, not the files
+    second = [(x.numpy(), y.numpy()) for x, y in ds]
+    images_1 = {tuple(r.ravel()[:6]) for b in first for r in b[0]}
+    images_2 = {tuple(r.ravel()[:6]) for b in second for r in b[0]}
+    assert images_1 == images_2 and len(images_1) == 5

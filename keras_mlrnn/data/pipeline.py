@@ -144,7 +144,15 @@ def tf_dataset(images, labels=None, batch_size=32, shuffle=False, augment=False,
 
 
 def tf_files_dataset(
-    paths, labels=None, image_size=224, batch_size=32, shuffle=False, augment=False, seed=None
+    paths,
+    labels=None,
+    image_size=224,
+    batch_size=32,
+    shuffle=False,
+    augment=False,
+    seed=None,
+    cache=None,
+    shuffle_buffer=2048,
 ):
     """A `tf.data.Dataset` decoding image files (JPEG, PNG, BMP, GIF) in parallel.
 
@@ -159,6 +167,11 @@ def tf_files_dataset(
         shuffle: bool. Defaults to False.
         augment: bool. Random horizontal flips. Defaults to False.
         seed: int or None.
+        cache: None, "memory" or a file path prefix. Cache the decoded,
+            resized images (in memory or on disk) so later epochs skip
+            decoding. Defaults to None.
+        shuffle_buffer: int. With `cache`, images are shuffled after
+            decoding through a buffer of this many. Defaults to 2048.
     """
     import tensorflow as tf
 
@@ -169,7 +182,7 @@ def tf_files_dataset(
         _, labels = validate_arrays(np.zeros((len(paths), 1, 1, 3), np.uint8), labels, "files")
     data = paths if labels is None else (paths, labels)
     ds = tf.data.Dataset.from_tensor_slices(data)
-    if shuffle:
+    if shuffle and cache is None:  # shuffling paths is free; decoded images are not
         ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
 
     def load(path, *y):
@@ -179,6 +192,11 @@ def tf_files_dataset(
         return (image, *y) if y else image
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    if cache is not None:
+        ds = ds.cache("" if cache == "memory" else str(cache))
+        if shuffle:
+            buffer = min(len(paths), shuffle_buffer)
+            ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
     return _batch_augment_prefetch(ds, batch_size, augment, seed)
 
 
