@@ -5,7 +5,6 @@ import os
 
 import keras
 import numpy as np
-import pytest
 from PIL import Image
 
 import keras_mlrnn as km
