@@ -34,7 +34,7 @@ def test_soft_attention_weights_and_context():
 def test_soft_attention_mask_gives_zero_weight():
     features, query = _inputs(1)
     mask = np.array([[1, 1, 0, 1, 0, 1], [0, 0, 0, 0, 0, 1]], np.float32)
-    context, weights = (np.asarray(t) for t in SoftAttention(4)(features, query, mask=mask))
+    context, weights = (np.asarray(t) for t in SoftAttention(4)(features, query, region_mask=mask))
     assert np.all(weights[mask == 0] == 0.0)
     np.testing.assert_allclose(weights.sum(1), 1.0, atol=1e-6)
     np.testing.assert_allclose(context[1], features[1, 5], atol=1e-5)

@@ -24,7 +24,8 @@ class SoftAttention(keras.layers.Layer):
     Call arguments:
         features: `(B, N, D)` region features.
         query: `(B, Q)` the query (e.g. the previous LSTM state).
-        mask: optional `(B, N)`, 1 for regions to attend to, 0 to ignore.
+        region_mask: optional `(B, N)`, 1 for regions to attend to, 0 to
+            ignore (not named `mask`, which Keras reserves for its own masking).
         projected_features: optional `(B, N, units)`, the output of
             `project_features(features)`, to reuse it across recurrent steps.
 
@@ -50,7 +51,9 @@ class SoftAttention(keras.layers.Layer):
         )
         self.score_dense = layers.Dense(1, use_bias=False, dtype=self.dtype_policy, name="score")
 
-    def build(self, features_shape, query_shape, mask_shape=None, projected_features_shape=None):
+    def build(
+        self, features_shape, query_shape, region_mask_shape=None, projected_features_shape=None
+    ):
         # project_features() may have built the feature projection already.
         if not self.feature_dense.built:
             self.feature_dense.build(features_shape)
@@ -61,27 +64,27 @@ class SoftAttention(keras.layers.Layer):
         """`W_v v_i + b` for every region: `(B, N, units)`, reusable across steps."""
         return self.feature_dense(features)
 
-    def call(self, features, query, mask=None, projected_features=None):
+    def call(self, features, query, region_mask=None, projected_features=None):
         if projected_features is None:
             projected_features = self.project_features(features)
         hidden = ops.tanh(projected_features + self.query_dense(query)[:, None, :])
         # Energies and softmax in float32 (numerics over many regions).
         energy = ops.cast(self.score_dense(hidden)[..., 0], "float32")
-        if mask is not None:
-            keep = ops.cast(mask, "bool")
+        if region_mask is not None:
+            keep = ops.cast(region_mask, "bool")
             energy = ops.where(keep, energy, large_negative("float32"))
         weights = ops.softmax(energy, axis=-1)
-        if mask is not None:
+        if region_mask is not None:
             weights = weights * ops.cast(keep, "float32")  # exactly 0 when masked
         context = ops.sum(ops.cast(weights, features.dtype)[..., None] * features, axis=1)
         return context, weights
 
     def compute_output_shape(
-        self, features_shape, query_shape, mask_shape=None, projected_features_shape=None
+        self, features_shape, query_shape, region_mask_shape=None, projected_features_shape=None
     ):
         return (features_shape[0], features_shape[-1]), tuple(features_shape[:2])
 
-    def compute_output_spec(self, features, query, mask=None, projected_features=None):
+    def compute_output_spec(self, features, query, region_mask=None, projected_features=None):
         context = keras.KerasTensor((features.shape[0], features.shape[-1]), self.compute_dtype)
         return context, keras.KerasTensor(tuple(features.shape[:2]), "float32")
 
