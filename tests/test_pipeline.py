@@ -111,3 +111,19 @@ def test_files_dataset_cache_to_file(tmp_path):
     images_1 = {tuple(r.ravel()[:6]) for b in first for r in b[0]}
     images_2 = {tuple(r.ravel()[:6]) for b in second for r in b[0]}
     assert images_1 == images_2 and len(images_1) == 5
+
+
+def test_files_dataset_random_resized_crop(tmp_path):
+    # A left-to-right ramp: a crop, resized back, keeps the ramp's direction but not
+    # (usually) its full range.
+    ramp = np.tile(np.linspace(0, 255, 64, dtype=np.float32)[None, :, None], (64, 1, 3))
+    Image.fromarray(ramp.astype(np.uint8)).save(tmp_path / "ramp.png")
+    paths = [tmp_path / "ramp.png"] * 8
+    ds = tf_files_dataset(
+        paths, None, image_size=16, batch_size=8, random_resized_crop=True, seed=1
+    )
+    batch = next(iter(ds)).numpy().astype(int)
+    assert batch.shape == (8, 16, 16, 3)
+    assert np.all(np.diff(batch[:, 8, :, 0], axis=1) >= -1)  # still increasing
+    spans = batch[:, 8, -1, 0] - batch[:, 8, 0, 0]
+    assert spans.min() < 200 and len(set(spans.tolist())) > 1  # crops differ

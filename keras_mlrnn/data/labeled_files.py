@@ -51,12 +51,25 @@ class LabeledFiles:
             )
         return self
 
-    def dataset(self, image_size=224, batch_size=32, shuffle=False, augment=False, seed=None):
-        """A tf.data pipeline of `(uint8 images, float32 labels)` over these files."""
+    def dataset(
+        self, image_size=224, batch_size=32, shuffle=False, augment=False, seed=None, cache=None
+    ):
+        """A tf.data pipeline of `(uint8 images, float32 labels)` over these files.
+
+        `augment=True` applies random flips and random resized crops.
+        """
         from keras_mlrnn.data.pipeline import tf_files_dataset
 
         return tf_files_dataset(
-            self.paths, self.labels, image_size, batch_size, shuffle, augment, seed
+            self.paths,
+            self.labels,
+            image_size,
+            batch_size,
+            shuffle,
+            augment,
+            seed,
+            cache=cache,
+            random_resized_crop=augment,
         )
 
 

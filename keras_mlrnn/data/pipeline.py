@@ -153,6 +153,7 @@ def tf_files_dataset(
     seed=None,
     cache=None,
     shuffle_buffer=2048,
+    random_resized_crop=False,
 ):
     """A `tf.data.Dataset` decoding image files (JPEG, PNG, BMP, GIF) in parallel.
 
@@ -172,6 +173,10 @@ def tf_files_dataset(
             decoding. Defaults to None.
         shuffle_buffer: int. With `cache`, images are shuffled after
             decoding through a buffer of this many. Defaults to 2048.
+        random_resized_crop: bool. Train-time crops of 25-100% of the area
+            with aspect ratio 3/4-4/3, resized to `image_size` (Inception
+            style). With `cache`, crops are taken from the cached image.
+            Defaults to False.
     """
     import tensorflow as tf
 
@@ -185,10 +190,27 @@ def tf_files_dataset(
     if shuffle and cache is None:  # shuffling paths is free; decoded images are not
         ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
 
+    def resize(image):
+        image = tf.image.resize(image, (image_size, image_size), antialias=True)
+        return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+    def crop(image):
+        begin, size, _ = tf.image.sample_distorted_bounding_box(
+            tf.shape(image),
+            bounding_boxes=tf.zeros((1, 0, 4)),
+            seed=seed,
+            min_object_covered=0.0,
+            aspect_ratio_range=(3 / 4, 4 / 3),
+            area_range=(0.25, 1.0),
+            use_image_if_no_bounding_boxes=True,
+        )
+        return resize(tf.slice(image, begin, size))
+
+    crop_after_cache = random_resized_crop and cache is not None
+
     def load(path, *y):
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        image = tf.image.resize(image, (image_size, image_size), antialias=True)
-        image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+        image = crop(image) if random_resized_crop and not crop_after_cache else resize(image)
         return (image, *y) if y else image
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
@@ -197,6 +219,10 @@ def tf_files_dataset(
         if shuffle:
             buffer = min(len(paths), shuffle_buffer)
             ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+        if crop_after_cache:
+            ds = ds.map(
+                lambda x, *y: (crop(x), *y) if y else crop(x), num_parallel_calls=tf.data.AUTOTUNE
+            )
     return _batch_augment_prefetch(ds, batch_size, augment, seed)
 
 
