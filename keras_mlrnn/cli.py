@@ -1,4 +1,4 @@
-"""The `keras-mlrnn` command: `train`, `evaluate` and `data stats`.
+"""The `keras-mlrnn` command: `train`, `evaluate`, `compare` and `data stats`.
 
 Examples:
     keras-mlrnn train                      # scenes data, tiny backbone, default method
@@ -7,6 +7,7 @@ Examples:
         --backbone resnet101 --backbone-weights imagenet --image-size 224
     keras-mlrnn train --resume runs/br     # continue a killed run
     keras-mlrnn evaluate runs/br           # or a .keras file
+    keras-mlrnn compare --seeds 0 1 2 --ablations --out runs/compare
     keras-mlrnn data stats --dataset voc2007 --data-dir /data/VOCdevkit
 """
 
@@ -19,6 +20,20 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ logs quiet
 
 
+def parse_model_args(items):
+    """`["use_attention=false", "label_order=rare_first"]` -> dict (JSON values, else strings)."""
+    parsed = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--model-arg expects KEY=VALUE, got {item!r}.")
+        try:
+            parsed[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key] = value
+    return parsed
+
+
 def _train(args):
     from keras_mlrnn import runs
     from keras_mlrnn.metrics import format_report
@@ -29,6 +44,8 @@ def _train(args):
     options = {
         key: getattr(args, key) for key in runs.DEFAULTS if getattr(args, key, None) is not None
     }
+    if args.model_arg:
+        options["model_args"] = parse_model_args(args.model_arg)
     print(f"Run directory: {run_dir}")
     result = runs.train(
         run_dir,
@@ -71,6 +88,20 @@ def _evaluate(args):
     split = runs.load_data(config)[args.split]
     reports = runs.evaluate_model(model, split, top_k=args.top_k)
     print(format_report(reports, title=f"{type(model).__name__} ({args.split})"))
+    return 0
+
+
+def _compare(args):
+    from keras_mlrnn import compare, runs
+
+    models = list(args.models) + (list(compare.ABLATIONS) if args.ablations else [])
+    options = {
+        key: getattr(args, key)
+        for key in runs.DEFAULTS
+        if key != "model" and getattr(args, key, None) is not None
+    }
+    summary = compare.compare(args.out, models, seeds=args.seeds, **options)
+    print(compare.format_comparison(summary))
     return 0
 
 
@@ -122,6 +153,13 @@ def build_parser():
     train.add_argument("--val-size", type=int, default=None)
     train.add_argument("--test-size", type=int, default=None)
     train.add_argument("--top-k", type=int, default=None, help="k of the top-k table row")
+    train.add_argument(
+        "--model-arg",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="extra constructor argument, VALUE parsed as JSON (e.g. use_attention=false)",
+    )
     train.add_argument("--run-dir", default=None, help="default: runs/<model>-<time>")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run")
     train.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue a run")
@@ -133,6 +171,26 @@ def build_parser():
     evaluate.add_argument("--test-size", type=int, default=None, help="images to evaluate")
     evaluate.add_argument("--top-k", type=int, default=3)
     evaluate.set_defaults(func=_evaluate)
+
+    comp = sub.add_parser("compare", help="train several methods over seeds, one table")
+    comp.add_argument("--models", nargs="+", default=sorted(MODELS), help="specs, name[:k=v,...]")
+    comp.add_argument("--ablations", action="store_true", help="add the papers' ablations")
+    comp.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    comp.add_argument("--out", default="runs/compare", help="runs and tables (resumable)")
+    _add_data_arguments(comp)
+    for flag, kind in (
+        ("--backbone", str),
+        ("--image-size", int),
+        ("--epochs", int),
+        ("--batch-size", int),
+        ("--learning-rate", float),
+        ("--train-size", int),
+        ("--val-size", int),
+        ("--test-size", int),
+        ("--top-k", int),
+    ):
+        comp.add_argument(flag, type=kind, default=None)
+    comp.set_defaults(func=_compare)
 
     data = sub.add_parser("data", help="inspect a data set")
     data_sub = data.add_subparsers(dest="data_command", required=True)

@@ -48,6 +48,7 @@ DEFAULTS = {
     "val_size": None,
     "test_size": None,
     "top_k": 3,
+    "model_args": None,
 }
 
 
@@ -147,7 +148,8 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", **options):
         verbose: Keras `fit` verbosity. Defaults to "auto" (progress bar).
         **options: keys of `DEFAULTS` (model, dataset, data_dir, csv, backbone,
             backbone_weights, image_size, epochs, batch_size, learning_rate, seed,
-            train/val/test_size, top_k).
+            train/val/test_size, top_k, model_args: a dict of extra
+            constructor arguments such as {"use_attention": False}).
 
     Returns:
         dict: the contents of `metrics.json`.
@@ -176,6 +178,7 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", **options):
         backbone_weights=config.get("backbone_weights"),
         image_size=size,
         class_names=train_split.class_names,
+        **(config.get("model_args") or {}),
     )
     model.adapt(train_split.labels)
     model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]))

@@ -1,0 +1,149 @@
+"""One protocol, many methods: train each on the same data and budget over seeds, tabulate.
+
+`compare(out_dir, models, seeds, **options)` trains every model spec for
+every seed with `keras_mlrnn.runs.train` (same data, backbone, input size,
+augmentation, epochs and optimizer), into `out_dir/<spec>/seed<k>`, skipping
+runs that already finished (so an interrupted comparison resumes), then
+writes `compare.json` and `compare.md`: mean +- std over seeds of every
+metric under three decision rules (threshold 0.5, top-k, the method's own
+`predict_sets`), with training time and parameter count.
+
+A model spec is a registry name, optionally with constructor arguments for
+ablations: `order-free-rnn:use_attention=false`,
+`cnn-rnn:label_order=rare_first`, `region-attention-rnn:constraint_weight=0`,
+`coarse-to-fine-rnn:horizontal_weight=0,vertical_weight=0`.
+
+Example:
+```python
+from keras_mlrnn.compare import compare
+compare("runs/compare", ["binary-relevance", "multi-order-rnn"], seeds=[0], epochs=1,
+        train_size=256, val_size=64, test_size=128)
+```
+"""
+
+import json
+import os
+
+import keras
+import numpy as np
+
+from keras_mlrnn import runs
+from keras_mlrnn.metrics import REPORT_KEYS
+
+ABLATIONS = (
+    "order-free-rnn:use_attention=false",
+    "cnn-rnn:label_order=rare_first",
+    "cnn-rnn:label_order=alphabetical",
+    "region-attention-rnn:constraint_weight=0",
+    "coarse-to-fine-rnn:horizontal_weight=0,vertical_weight=0",
+)
+
+
+def parse_spec(spec):
+    """`"name:key=value,key=value"` -> (name, {key: JSON value or string})."""
+    name, _, arguments = spec.partition(":")
+    args = {}
+    for item in filter(None, arguments.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"Bad model spec {spec!r}: expected key=value after ':'.")
+        try:
+            args[key] = json.loads(value)
+        except json.JSONDecodeError:
+            args[key] = value
+    return name, args
+
+
+def _run_dir_name(spec):
+    return spec.replace(":", "__").replace(",", "_").replace("=", "-")
+
+
+def _train_one(run_dir, spec, seed, options):
+    metrics_path = os.path.join(run_dir, runs.METRICS)
+    if os.path.isfile(metrics_path):
+        with open(metrics_path) as f:
+            result = json.load(f)
+        if result.get("finished"):
+            return result
+    name, model_args = parse_spec(spec)
+    resume = os.path.isfile(os.path.join(run_dir, runs.RUN_CONFIG))
+    return runs.train(
+        run_dir,
+        resume=resume,
+        verbose=options.pop("verbose", 2),
+        model=name,
+        seed=seed,
+        model_args=model_args or None,
+        **options,
+    )
+
+
+def _aggregate(results):
+    """results: list of metrics.json dicts (one per seed) -> mean/std per rule and key."""
+    table = {}
+    for rule in results[0]["reports"]:
+        table[rule] = {}
+        for key in REPORT_KEYS:
+            values = np.array([r["reports"][rule][key] for r in results])
+            table[rule][key] = {"mean": float(values.mean()), "std": float(values.std())}
+    return table
+
+
+def format_comparison(summary, keys=("mAP", "CF1", "OF1", "F1_I")):
+    """Markdown tables (one per decision rule) of mean +- std in percent."""
+    lines = []
+    rules = list(next(iter(summary.values()))["metrics"])
+    for rule in rules:
+        lines += [f"### Decision rule: {rule}", ""]
+        header = "| method | seeds | " + " | ".join(keys) + " | train s | parameters |"
+        lines += [header, "|---" * (len(keys) + 4) + "|"]
+        for spec, entry in summary.items():
+            cells = " | ".join(
+                f"{100 * entry['metrics'][rule][k]['mean']:.2f} +- "
+                f"{100 * entry['metrics'][rule][k]['std']:.2f}"
+                for k in keys
+            )
+            lines.append(
+                f"| {spec} | {len(entry['seeds'])} | {cells} | "
+                f"{entry['train_seconds']:.0f} | {entry['parameters']:,} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def compare(out_dir, models, seeds=(0, 1, 2), **options):
+    """Trains every model spec for every seed and writes compare.json / compare.md.
+
+    Args:
+        out_dir: str. Where runs and tables go (reused: finished runs are kept).
+        models: list of model specs (registry names, optionally `name:key=value,...`).
+        seeds: sequence of int. Defaults to (0, 1, 2).
+        **options: `keras_mlrnn.runs.DEFAULTS` keys shared by every run
+            (dataset, backbone, image_size, epochs, batch_size, ...).
+
+    Returns:
+        dict: spec -> {"seeds", "metrics" (rule -> key -> mean/std),
+        "train_seconds" (mean), "parameters"}.
+    """
+    if not models:
+        raise ValueError("compare needs at least one model.")
+    os.makedirs(out_dir, exist_ok=True)
+    summary = {}
+    for spec in models:
+        parse_spec(spec)  # fail early on a bad spec
+        results = []
+        for seed in seeds:
+            run_dir = os.path.join(out_dir, _run_dir_name(spec), f"seed{seed}")
+            results.append(_train_one(run_dir, spec, seed, dict(options)))
+        model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
+        summary[spec] = {
+            "seeds": list(seeds),
+            "metrics": _aggregate(results),
+            "train_seconds": float(np.mean([r["train_seconds"] for r in results])),
+            "parameters": int(model.count_params()),
+        }
+    with open(os.path.join(out_dir, "compare.json"), "w") as f:
+        json.dump({"options": options, "summary": summary}, f, indent=2)
+    with open(os.path.join(out_dir, "compare.md"), "w") as f:
+        f.write(format_comparison(summary))
+    return summary

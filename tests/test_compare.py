@@ -1,0 +1,42 @@
+import json
+import os
+
+import pytest
+
+from keras_mlrnn.cli import main
+from keras_mlrnn.compare import parse_spec
+
+TINY = ["--train-size", "64", "--val-size", "32", "--test-size", "32", "--image-size", "32"]
+
+
+def test_parse_spec():
+    assert parse_spec("cnn-rnn") == ("cnn-rnn", {})
+    assert parse_spec("coarse-to-fine-rnn:horizontal_weight=0,vertical_weight=0") == (
+        "coarse-to-fine-rnn",
+        {"horizontal_weight": 0, "vertical_weight": 0},
+    )
+    assert parse_spec("order-free-rnn:use_attention=false")[1] == {"use_attention": False}
+    with pytest.raises(ValueError, match="key=value"):
+        parse_spec("cnn-rnn:rare_first")
+
+
+def test_compare_smoke_two_methods_one_seed(tmp_path, capsys):
+    out = str(tmp_path / "cmp")
+    args = ["compare", "--models", "binary-relevance", "order-free-rnn:use_attention=false"]
+    args += ["--seeds", "0", "--epochs", "1", "--batch-size", "32", "--out", out, *TINY]
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    assert "| binary-relevance | 1 |" in table
+    assert "| order-free-rnn:use_attention=false | 1 |" in table
+    with open(os.path.join(out, "compare.json")) as f:
+        summary = json.load(f)["summary"]
+    for entry in summary.values():
+        assert entry["parameters"] > 0 and set(entry["metrics"]) >= {"threshold 0.5", "top-3"}
+        assert entry["metrics"]["predict_sets"]["mAP"]["std"] == 0.0  # one seed
+    with open(os.path.join(out, "order-free-rnn__use_attention-false", "seed0",
+                           "run_config.json")) as f:  # fmt: skip
+        assert json.load(f)["model_args"] == {"use_attention": False}
+    # finished runs are reused, not retrained
+    stamp = os.path.getmtime(os.path.join(out, "binary-relevance", "seed0", "model.keras"))
+    assert main(args) == 0
+    assert os.path.getmtime(os.path.join(out, "binary-relevance", "seed0", "model.keras")) == stamp
