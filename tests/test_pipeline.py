@@ -127,3 +127,10 @@ def test_files_dataset_random_resized_crop(tmp_path):
     assert np.all(np.diff(batch[:, 8, :, 0], axis=1) >= -1)  # still increasing
     spans = batch[:, 8, -1, 0] - batch[:, 8, 0, 0]
     assert spans.min() < 200 and len(set(spans.tolist())) > 1  # crops differ
+
+
+def test_random_resized_crop_keeps_static_shape(tmp_path):
+    Image.fromarray(np.zeros((30, 40, 3), np.uint8)).save(tmp_path / "a.png")
+    ds = tf_files_dataset([tmp_path / "a.png"], np.ones((1, 2)), image_size=16, augment=True,
+                          random_resized_crop=True)  # fmt: skip
+    assert tuple(ds.element_spec[0].shape) == (None, 16, 16, 3)

@@ -192,7 +192,9 @@ def tf_files_dataset(
 
     def resize(image):
         image = tf.image.resize(image, (image_size, image_size), antialias=True)
-        return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+        image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+        # A crop's dynamic size hides the channel count: state the static shape.
+        return tf.ensure_shape(image, (image_size, image_size, 3))
 
     def crop(image):
         begin, size, _ = tf.image.sample_distorted_bounding_box(
