@@ -53,6 +53,7 @@ def _train(args):
         resume=bool(args.resume),
         # A live progress bar on a terminal, one line per epoch in logs.
         verbose=1 if sys.stdout.isatty() else 2,
+        command=args.command_line,
         **options,
     )
     print(format_report(result["reports"], title=result["model"]))
@@ -100,7 +101,9 @@ def _compare(args):
         for key in runs.DEFAULTS
         if key != "model" and getattr(args, key, None) is not None
     }
-    summary = compare.compare(args.out, models, seeds=args.seeds, **options)
+    summary = compare.compare(
+        args.out, models, seeds=args.seeds, command=args.command_line, **options
+    )
     print(compare.format_comparison(summary))
     return 0
 
@@ -160,6 +163,7 @@ def build_parser():
         metavar="KEY=VALUE",
         help="extra constructor argument, VALUE parsed as JSON (e.g. use_attention=false)",
     )
+    train.add_argument("--save-preset", default=None, metavar="DIR", help="also write a preset")
     train.add_argument("--run-dir", default=None, help="default: runs/<model>-<time>")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run")
     train.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue a run")
@@ -205,6 +209,7 @@ def build_parser():
 def main(argv=None):
     """Entry point of the `keras-mlrnn` console script."""
     args = build_parser().parse_args(argv)
+    args.command_line = " ".join(["keras-mlrnn"] + list(sys.argv[1:] if argv is None else argv))
     try:
         return args.func(args)
     except (FileExistsError, FileNotFoundError, ValueError) as e:

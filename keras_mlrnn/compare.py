@@ -58,7 +58,7 @@ def _run_dir_name(spec):
     return spec.replace(":", "__").replace(",", "_").replace("=", "-")
 
 
-def _train_one(run_dir, spec, seed, options):
+def _train_one(run_dir, spec, seed, options, command=None):
     metrics_path = os.path.join(run_dir, runs.METRICS)
     if os.path.isfile(metrics_path):
         with open(metrics_path) as f:
@@ -74,6 +74,7 @@ def _train_one(run_dir, spec, seed, options):
         model=name,
         seed=seed,
         model_args=model_args or None,
+        command=command,
         **options,
     )
 
@@ -111,13 +112,14 @@ def format_comparison(summary, keys=("mAP", "CF1", "OF1", "F1_I")):
     return "\n".join(lines)
 
 
-def compare(out_dir, models, seeds=(0, 1, 2), **options):
+def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
     """Trains every model spec for every seed and writes compare.json / compare.md.
 
     Args:
         out_dir: str. Where runs and tables go (reused: finished runs are kept).
         models: list of model specs (registry names, optionally `name:key=value,...`).
         seeds: sequence of int. Defaults to (0, 1, 2).
+        command: str or None. The command line recorded in every run.
         **options: `keras_mlrnn.runs.DEFAULTS` keys shared by every run
             (dataset, backbone, image_size, epochs, batch_size, ...).
 
@@ -134,7 +136,7 @@ def compare(out_dir, models, seeds=(0, 1, 2), **options):
         results = []
         for seed in seeds:
             run_dir = os.path.join(out_dir, _run_dir_name(spec), f"seed{seed}")
-            results.append(_train_one(run_dir, spec, seed, dict(options)))
+            results.append(_train_one(run_dir, spec, seed, dict(options), command))
         model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
         summary[spec] = {
             "seeds": list(seeds),

@@ -23,9 +23,55 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
 
-# Built-in preset names, per model class name: filled by the presets issue
-# with real configurations and trained weights, never with placeholders.
-BUILTIN_PRESETS = {}
+
+def weights_search_path():
+    """Where trained weights of built-in presets are looked for, in order.
+
+    `$KERAS_MLRNN_HOME/presets`, then `weights/` inside the installed package
+    (package data), then `weights/` at the top of a source checkout. A
+    preset lives in `<root>/<preset>/<model-cli-name>/` (e.g.
+    `weights/scenes/order-free-rnn/`).
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    roots = []
+    if os.environ.get("KERAS_MLRNN_HOME"):
+        roots.append(os.path.join(os.environ["KERAS_MLRNN_HOME"], "presets"))
+    roots += [os.path.join(here, "weights"), os.path.join(os.path.dirname(here), "weights")]
+    return roots
+
+
+def _cli_name(cls):
+    from keras_mlrnn.models import MODELS
+
+    return next((name for name, klass in MODELS.items() if klass is cls), cls.__name__)
+
+
+def _load_builtin(preset, cls, load_weights, overrides):
+    from keras_mlrnn.preset_configs import DATASET_CLASSES, builtin_config
+
+    config = builtin_config(cls.__name__, preset)
+    if config is None:
+        raise ValueError(
+            f"Unknown preset {preset!r}: not a directory, and not a built-in preset name "
+            f"(built-in: {sorted(DATASET_CLASSES)})."
+        )
+    name = _cli_name(cls)
+    candidates = [os.path.join(root, preset, name) for root in weights_search_path()]
+    found = next((c for c in candidates if os.path.isfile(os.path.join(c, CONFIG_FILE))), None)
+    if found is not None:
+        return load_preset(found, cls=cls, load_weights=load_weights, **overrides)
+    if load_weights:
+        data = "" if preset == "scenes" else f" --dataset {preset} --data-dir DATA_DIR"
+        raise FileNotFoundError(
+            f"No trained weights for preset {preset!r} of {cls.__name__}. Looked in: "
+            + ", ".join(candidates)
+            + f". Train them with: keras-mlrnn train --model {name}{data} "
+            f"--save-preset {candidates[0]} (set KERAS_MLRNN_HOME to choose the folder), "
+            "or pass load_weights=False for the configured, untrained model."
+        )
+    model = cls(**{**config, **overrides})
+    model.build()
+    return model
 
 
 def sha256_of(path):
@@ -95,7 +141,9 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
     """Builds the model a preset describes.
 
     Args:
-        preset: str. A preset directory, or a built-in preset name.
+        preset: str. A preset directory, or a built-in preset name ("coco",
+            "voc2007", "nuswide", "scenes": the paper's configuration for the
+            class, weights from `weights_search_path()`).
         cls: the class asked for (e.g. `km.BinaryRelevance`) or None for
             whatever class the preset holds.
         load_weights: bool. Load and verify the weights. Defaults to True.
@@ -105,11 +153,9 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
         A built model.
     """
     if not os.path.isdir(preset):
-        known = sorted(BUILTIN_PRESETS.get(getattr(cls, "__name__", ""), {}))
-        raise ValueError(
-            f"Unknown preset {preset!r}: not a directory, and not a built-in preset name "
-            f"(built-in presets for this class: {known or 'none yet'})."
-        )
+        if cls is None:
+            raise ValueError(f"Unknown preset directory {preset!r}.")
+        return _load_builtin(preset, cls, load_weights, overrides)
     config_path = os.path.join(preset, CONFIG_FILE)
     if not os.path.isfile(config_path):
         raise FileNotFoundError(f"{preset} is not a preset directory: {CONFIG_FILE} is missing.")

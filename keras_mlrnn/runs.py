@@ -49,6 +49,7 @@ DEFAULTS = {
     "test_size": None,
     "top_k": 3,
     "model_args": None,
+    "save_preset": None,
 }
 
 
@@ -137,7 +138,7 @@ def _save_curves(history_csv, path):
     plt.close(fig)
 
 
-def train(run_dir, overwrite=False, resume=False, verbose="auto", **options):
+def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, **options):
     """Trains a model into a run directory and evaluates it on the test split.
 
     Args:
@@ -146,10 +147,13 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", **options):
         resume: bool. Continue the run in `run_dir` from its last checkpoint,
             with its saved options. Defaults to False.
         verbose: Keras `fit` verbosity. Defaults to "auto" (progress bar).
+        command: str or None. The command line recorded in run_config.json;
+            None uses this process's arguments.
         **options: keys of `DEFAULTS` (model, dataset, data_dir, csv, backbone,
             backbone_weights, image_size, epochs, batch_size, learning_rate, seed,
             train/val/test_size, top_k, model_args: a dict of extra
-            constructor arguments such as {"use_attention": False}).
+            constructor arguments such as {"use_attention": False}, save_preset:
+            a directory to write the best model to as a preset).
 
     Returns:
         dict: the contents of `metrics.json`.
@@ -162,7 +166,7 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", **options):
         config = saved
     else:
         config = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
-        config["command"] = " ".join(["keras-mlrnn"] + sys.argv[1:])
+        config["command"] = command or " ".join(["keras-mlrnn"] + sys.argv[1:])
         config["backend"] = keras.backend.backend()
         with open(os.path.join(run_dir, RUN_CONFIG), "w") as f:
             json.dump(config, f, indent=2)
@@ -231,6 +235,10 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", **options):
     }
     with open(os.path.join(run_dir, METRICS), "w") as f:
         json.dump(result, f, indent=2)
+    if config.get("save_preset"):
+        metadata = {k: result[k] for k in ("dataset", "split", "num_test_images", "reports")}
+        metadata["command"] = config["command"]
+        best.save_to_preset(config["save_preset"], metadata=metadata)
     with open(os.path.join(run_dir, "metrics.md"), "w") as f:
         f.write(format_report(reports, title=config["model"]) + "\n")
     _save_curves(os.path.join(run_dir, "history.csv"), os.path.join(run_dir, "training_curves.png"))

@@ -11,7 +11,9 @@ SMALL = ["--train-size", "96", "--val-size", "32", "--test-size", "48", "--image
 
 def test_train_writes_a_complete_run_and_evaluate_reads_it(tmp_path, capsys):
     run = str(tmp_path / "run")
-    assert main(["train", "--epochs", "2", "--batch-size", "32", "--run-dir", run, *SMALL]) == 0
+    preset = str(tmp_path / "preset")
+    args = ["train", "--epochs", "2", "--batch-size", "32", "--run-dir", run, *SMALL]
+    assert main(args + ["--save-preset", preset]) == 0
     out = capsys.readouterr().out
     assert "| threshold 0.5 |" in out and "mAP" in out
     for name in (
@@ -31,6 +33,11 @@ def test_train_writes_a_complete_run_and_evaluate_reads_it(tmp_path, capsys):
         assert set(metrics["reports"][rule]) == set(REPORT_KEYS)
     with open(os.path.join(run, "history.csv")) as f:
         assert len(f.read().strip().splitlines()) == 3  # header + 2 epochs
+
+    with open(os.path.join(preset, "metadata.json")) as f:
+        meta = json.load(f)
+    assert meta["reports"] == metrics["reports"] and "--save-preset" in meta["command"]
+    assert len(meta["weights_sha256"]) == 64
 
     assert main(["evaluate", run, "--test-size", "48"]) == 0
     table = capsys.readouterr().out

@@ -1,0 +1,67 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+import keras_mlrnn as km
+from keras_mlrnn.models import MODELS
+from keras_mlrnn.preset_configs import COCO_CLASSES, builtin_config
+
+TINY = dict(backbone="tiny", image_size=32)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_builtin_presets_without_weights(name):
+    cls = MODELS[name]
+    model = cls.from_preset("coco", load_weights=False, **TINY)
+    assert model.num_classes == 80 and model.class_names == list(COCO_CLASSES)
+    voc = cls.from_preset("voc2007", load_weights=False, **TINY)
+    assert voc.class_names[0] == "aeroplane" and voc.num_classes == 20
+    assert cls.from_preset("nuswide", load_weights=False, **TINY).num_classes == 81
+    with pytest.raises(FileNotFoundError) as error:
+        cls.from_preset("coco")
+    message = str(error.value)
+    assert "'coco'" in message and "Looked in" in message
+    assert f"keras-mlrnn train --model {name} --dataset coco" in message
+
+
+def test_paper_configurations():
+    assert builtin_config("OrderFreeRNN", "coco")["backbone"] == "resnet152"
+    assert builtin_config("RegionAttentionRNN", "voc2007")["image_size"] == 448
+    assert builtin_config("CNNRNN", "nuswide")["min_length"] == 3
+    assert "min_length" not in builtin_config("CNNRNN", "coco")
+    assert builtin_config("CoarseToFineRNN", "coco")["horizontal_weight"] == 5e-2
+    assert builtin_config("MultiOrderRNN", "scenes")["backbone"] == "tiny"
+    assert builtin_config("MultiOrderRNN", "imagenet") is None
+
+
+def test_home_directory_preset_and_sha256(tmp_path, monkeypatch, tiny_batch):
+    images, _ = tiny_batch
+    model = km.BinaryRelevance(num_classes=20, class_names=builtin_config("BinaryRelevance",
+                               "scenes")["class_names"], **TINY)  # fmt: skip
+    target = tmp_path / "presets" / "scenes" / "binary-relevance"
+    model.save_to_preset(str(target), metadata={"dataset": "scenes"})
+    monkeypatch.setenv("KERAS_MLRNN_HOME", str(tmp_path))
+    loaded = km.BinaryRelevance.from_preset("scenes")
+    np.testing.assert_allclose(
+        loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6
+    )
+    with open(target / "metadata.json") as f:
+        assert json.load(f)["dataset"] == "scenes"
+    with open(target / "model.weights.h5", "r+b") as f:  # corrupt one byte
+        f.seek(os.path.getsize(target / "model.weights.h5") // 2)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ValueError, match="sha256 mismatch"):
+        km.BinaryRelevance.from_preset("scenes")
+    with pytest.raises(ValueError, match="holds a BinaryRelevance"):
+        km.MultiOrderRNN.from_preset(str(target))
+
+
+def test_coco_names_match_the_official_annotations(shared_dir):
+    path = os.path.join(shared_dir, "data", "coco128", "annotations", "instances_train2017.json")
+    with open(path) as f:
+        categories = sorted(json.load(f)["categories"], key=lambda c: c["id"])
+    assert [c["name"] for c in categories] == list(COCO_CLASSES)
