@@ -135,6 +135,20 @@ class MultiLabelModel(keras.Model):
         """
         del labels
 
+    def _training_labels(self, labels):
+        """`labels` as a float64 `(N, C)` array, or a ValueError naming the expected shape."""
+        labels = np.asarray(labels, dtype=np.float64)
+        if labels.ndim != 2 or labels.shape[1] != self.num_classes:
+            raise ValueError(
+                f"adapt expects labels of shape (N, {self.num_classes}); got {labels.shape}."
+            )
+        return labels
+
+    def _reset_compiled(self):
+        """Drops traced train/test/predict functions after a change they captured."""
+        self.train_function = self.test_function = self.predict_function = None
+        self._batched.value.clear()
+
     def tune(self, images, labels):
         """Tunes decision parameters on validation data after `fit`; returns what it tried.
 

@@ -174,16 +174,10 @@ class CNNRNN(MultiLabelModel):
         Args:
             labels: array `(N, C)` multi-hot training targets.
         """
-        labels = np.asarray(labels, dtype=np.float64)
-        if labels.ndim != 2 or labels.shape[1] != self.num_classes:
-            raise ValueError(
-                f"adapt expects labels of shape (N, {self.num_classes}); got {labels.shape}."
-            )
+        labels = self._training_labels(labels)
         self.label_frequencies = labels.mean(axis=0).tolist()
         self.max_length = max(int(labels.sum(axis=1).max()), 1)
-        # Traced functions captured the old order and length.
-        self.train_function = self.test_function = self.predict_function = None
-        self._batched.value.clear()
+        self._reset_compiled()  # traced functions captured the old order and length
 
     def fit(self, *args, **kwargs):
         # Fail before any step if the order cannot be computed.

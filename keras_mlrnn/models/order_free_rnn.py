@@ -132,11 +132,7 @@ class OrderFreeRNN(MultiLabelModel):
 
     def adapt(self, labels):
         """Sets `max_length` to the largest label count of the training labels `(N, C)`."""
-        labels = np.asarray(labels)
-        if labels.ndim != 2 or labels.shape[1] != self.num_classes:
-            raise ValueError(
-                f"adapt expects labels of shape (N, {self.num_classes}); got {labels.shape}."
-            )
+        labels = self._training_labels(labels)
         self.max_length = max(int(labels.sum(axis=1).max()), 1)
         self._reset_compiled()
 
@@ -146,10 +142,6 @@ class OrderFreeRNN(MultiLabelModel):
             raise ValueError(f"Unknown stage {stage!r}; expected one of {STAGES}.")
         self.stage = stage
         self._reset_compiled()
-
-    def _reset_compiled(self):
-        self.train_function = self.test_function = self.predict_function = None
-        self._batched.value.clear()
 
     # ----------------------------------------------------------- the loop
     def _encode(self, images, training):
