@@ -107,12 +107,19 @@ def label_frequency_map(train_labels, test_labels):
     return multilabel_report(test_labels, scores)["mAP"]
 
 
-def _best_logged(history_csv, key):
-    """Largest value of `key` in a CSVLogger file, or None if there is none yet."""
+def _read_history(history_csv):
+    """Rows of a CSVLogger file as a structured array, or None if it has none yet."""
     if not os.path.isfile(history_csv) or os.path.getsize(history_csv) == 0:
         return None
-    rows = np.atleast_1d(np.genfromtxt(history_csv, delimiter=",", names=True))
-    return float(np.max(rows[key])) if key in (rows.dtype.names or ()) and rows.size else None
+    return np.atleast_1d(np.genfromtxt(history_csv, delimiter=",", names=True))
+
+
+def _best_logged(history_csv, key):
+    """Largest value of `key` in a CSVLogger file, or None if there is none yet."""
+    rows = _read_history(history_csv)
+    if rows is None or key not in (rows.dtype.names or ()) or not rows.size:
+        return None
+    return float(np.max(rows[key]))
 
 
 def _save_curves(history_csv, path):
@@ -121,8 +128,7 @@ def _save_curves(history_csv, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = np.genfromtxt(history_csv, delimiter=",", names=True)
-    rows = np.atleast_1d(rows)
+    rows = _read_history(history_csv)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for key in ("loss", "val_loss"):
         if key in rows.dtype.names:

@@ -52,6 +52,12 @@ class _BatchedMethod(keras.Model):
         return getattr(self.inner, self.method)(images)
 
 
+def top_k_mask(scores, k):
+    """Boolean `(B, C)`: scores at or above each row's k-th largest (ties kept)."""
+    kth = ops.top_k(scores, k=min(int(k), scores.shape[-1]))[0][:, -1:]
+    return scores >= kth
+
+
 def weighted_batch_mean(per_sample, sample_weight=None):
     """Mean over the batch of `per_sample` (B,), weighted like Keras' losses (sum(w l) / B)."""
     per_sample = ops.cast(per_sample, "float32")

@@ -3,7 +3,7 @@
 import keras
 from keras import layers, ops
 
-from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
+from keras_mlrnn.models.base import MultiLabelModel, top_k_mask, weighted_batch_mean
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -62,8 +62,7 @@ class BinaryRelevance(MultiLabelModel):
         scores = self.forward(images, None, training=False)["scores"]
         keep = scores >= self.threshold
         if self.top_k is not None:
-            kth = ops.top_k(scores, k=min(self.top_k, self.num_classes))[0][:, -1:]
-            keep = ops.logical_and(keep, scores >= kth)
+            keep = ops.logical_and(keep, top_k_mask(scores, self.top_k))
         return ops.cast(keep, "float32")
 
     def get_config(self):

@@ -5,7 +5,7 @@ import numpy as np
 from keras import layers, ops
 
 from keras_mlrnn.decoding import beam_search, path_to_multi_hot
-from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
+from keras_mlrnn.models.base import MultiLabelModel, top_k_mask, weighted_batch_mean
 
 LABEL_ORDERS = ("frequency_first", "rare_first", "alphabetical")
 
@@ -262,9 +262,8 @@ class CNNRNN(MultiLabelModel):
         scores = best["max_probs"][:, : self.num_classes]
         sets = path_to_multi_hot(best["tokens"], best["length"], self.num_classes)
         if self.top_k is not None:
-            k = min(self.top_k, self.num_classes)
-            kth = ops.top_k(scores * sets, k=k)[0][:, -1:]
-            sets = sets * ops.cast(scores >= kth, "float32")
+            # Among the path's labels, keep the top_k best-scoring.
+            sets = sets * ops.cast(top_k_mask(scores * sets, self.top_k), "float32")
         return {"scores": scores, "sets": sets, "tokens": best["tokens"], "length": best["length"]}
 
     def compute_method_loss(self, y_true, outputs, sample_weight=None):

@@ -7,7 +7,7 @@ from keras import layers, ops
 from keras_mlrnn.layers import SpatialTransformer
 from keras_mlrnn.losses import region_constraints
 from keras_mlrnn.metrics import multilabel_report
-from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
+from keras_mlrnn.models.base import MultiLabelModel, top_k_mask, weighted_batch_mean
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -150,8 +150,7 @@ class RegionAttentionRNN(MultiLabelModel):
 
     def decode_sets(self, images):
         scores = self.forward(images, None, training=False)["scores"]
-        kth = ops.top_k(scores, k=min(self.top_k, self.num_classes))[0][:, -1:]
-        keep = ops.logical_and(scores >= kth, scores >= self.threshold)
+        keep = ops.logical_and(top_k_mask(scores, self.top_k), scores >= self.threshold)
         return ops.cast(keep, "float32")
 
     def regions_batch(self, images):
@@ -178,10 +177,12 @@ class RegionAttentionRNN(MultiLabelModel):
         """
         scores = self.predict(images, verbose=0)
         candidates = candidates or [0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]
-        kth = -np.sort(-scores, axis=1)[:, min(self.top_k, self.num_classes) - 1 : None][:, :1]
+        in_top_k = keras.ops.convert_to_numpy(
+            top_k_mask(keras.ops.convert_to_tensor(scores), self.top_k)
+        )
         results = {}
         for threshold in candidates:
-            sets = ((scores >= kth) & (scores >= threshold)).astype(np.float32)
+            sets = (in_top_k & (scores >= threshold)).astype(np.float32)
             results[float(threshold)] = multilabel_report(labels, scores, sets=sets)[metric]
         best = max(results, key=results.get)
         self.threshold.assign(best)
