@@ -129,6 +129,44 @@ def _application(name, image_size, weights):
     return model
 
 
+def _trained_backbone(source):
+    """The backbone of a trained model: a preset directory or a `.keras` file."""
+    if os.path.isdir(source):
+        from keras_mlrnn.presets import load_preset
+
+        return load_preset(source).backbone
+    import keras_mlrnn.models  # noqa: F401  (registers the classes for load_model)
+
+    return keras.saving.load_model(source, compile=False).backbone
+
+
+def load_backbone_weights(model, source):
+    """Loads backbone weights from a file or from a trained model.
+
+    Args:
+        model: the freshly built backbone.
+        source: str. A `.weights.h5` file of this backbone, or a trained
+            model whose backbone matches: a preset directory or a `.keras`
+            file (the paper's two-stage recipe: fine-tune the CNN first, e.g.
+            with `BinaryRelevance`, then train the recurrent head on it).
+    """
+    if not os.path.exists(source):
+        raise FileNotFoundError(f"backbone_weights not found: {source}")
+    if not (os.path.isdir(source) or source.endswith(".keras")):
+        model.load_weights(source)
+        return
+    trained = _trained_backbone(source)
+    values = trained.get_weights()
+    expected = [tuple(w.shape) for w in model.weights]
+    if [tuple(v.shape) for v in values] != expected:
+        raise ValueError(
+            f"The backbone of {source} ({trained.name}, {len(values)} weights) does not match "
+            f"this backbone ({model.name}, {len(expected)} weights): use the same backbone "
+            "and image size."
+        )
+    model.set_weights(values)
+
+
 def build_backbone(backbone, image_size=224, weights=None, trainable=True, dtype=None):
     """Builds the feature-map extractor.
 
@@ -136,9 +174,10 @@ def build_backbone(backbone, image_size=224, weights=None, trainable=True, dtype
         backbone: str or `keras.Model`. A name in `BACKBONE_NAMES` or a model
             that maps `(B, S, S, 3)` images in [0, 255] to `(B, h, w, D)`.
         image_size: int. Input side in pixels. Defaults to 224.
-        weights: None, "imagenet" or a path to a `.weights.h5` file. None
-            starts from random weights; "imagenet" downloads Keras' ImageNet
-            weights (internet needed); a path loads that file. Defaults to None.
+        weights: None, "imagenet", a path to a `.weights.h5` file, or a
+            trained model (preset directory or `.keras` file) whose backbone
+            is copied. None starts from random weights; "imagenet" downloads
+            Keras' ImageNet weights (internet needed). Defaults to None.
         trainable: bool. Whether the backbone's weights train. Defaults to True.
         dtype: dtype policy or None. The backbone's policy (e.g. the owning
             model's "mixed_bfloat16"); None uses the global policy.
@@ -160,9 +199,7 @@ def build_backbone(backbone, image_size=224, weights=None, trainable=True, dtype
     finally:
         keras.config.set_dtype_policy(previous)
     if weights not in (None, "imagenet"):
-        if not os.path.isfile(str(weights)):
-            raise FileNotFoundError(f"backbone_weights file not found: {weights}")
-        model.load_weights(weights)
+        load_backbone_weights(model, str(weights))
     elif weights == "imagenet" and (isinstance(backbone, keras.Model) or backbone == "tiny"):
         raise ValueError(
             f"No ImageNet weights exist for backbone {backbone!r}; use None or a path."

@@ -1,4 +1,4 @@
-"""The `keras-mlrnn` command: `train`, `evaluate`, `compare` and `data stats`.
+"""The `keras-mlrnn` command: `train`, `evaluate`, `predict`, `compare` and `data stats`.
 
 Examples:
     keras-mlrnn train                      # scenes data, tiny backbone, default method
@@ -7,6 +7,7 @@ Examples:
         --backbone resnet101 --backbone-weights imagenet --image-size 224
     keras-mlrnn train --resume runs/br     # continue a killed run
     keras-mlrnn evaluate runs/br           # or a .keras file
+    keras-mlrnn predict --preset scenes --method order-free-rnn photo.jpg --save-attention out/
     keras-mlrnn compare --seeds 0 1 2 --ablations --out runs/compare
     keras-mlrnn data stats --dataset voc2007 --data-dir /data/VOCdevkit
 """
@@ -92,6 +93,76 @@ def _evaluate(args):
     return 0
 
 
+def load_trained_model(preset=None, method=None, model_path=None):
+    """The model `predict` uses: a preset (directory, or built-in name + method) or a file.
+
+    Args:
+        preset: str or None. A preset directory, or a built-in name
+            ("scenes", "coco", ...) together with `method`.
+        method: str or None. CLI name of the method for a built-in preset.
+        model_path: str or None. A `.keras` file or a run directory.
+    """
+    import keras
+
+    import keras_mlrnn.models as models
+    from keras_mlrnn.presets import load_preset
+
+    if (preset is None) == (model_path is None):
+        raise ValueError("Give exactly one of --preset and --model.")
+    if model_path is not None:
+        if os.path.isdir(model_path):
+            model_path = os.path.join(model_path, "model.keras")
+        if not os.path.isfile(model_path):
+            raise FileNotFoundError(f"No model file at {model_path}.")
+        return keras.saving.load_model(model_path, compile=False)
+    if os.path.isdir(preset):
+        return load_preset(preset)
+    if method is None:
+        raise ValueError(
+            f"--preset {preset} is a built-in name: also give --method "
+            f"({', '.join(sorted(models.MODELS))})."
+        )
+    if method not in models.MODELS:
+        raise ValueError(f"Unknown --method {method!r}; choose from {sorted(models.MODELS)}.")
+    return models.MODELS[method].from_preset(preset)
+
+
+def _predict(args):
+    from keras_mlrnn import visualize
+    from keras_mlrnn.images import read_images
+
+    model = load_trained_model(args.preset, args.method, args.model)
+    if args.save_attention and not visualize.has_attention(model):
+        raise ValueError(
+            f"--save-attention: {type(model).__name__} has no attention to draw; pictures "
+            f"exist for {', '.join(visualize.SUPPORTED)}."
+        )
+    images = read_images(args.images, model.image_size)
+    predicted = model.predict_labels(images)
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {"image": path, "labels": [{"name": n, "score": s} for n, s in labels]}
+                    for path, labels in zip(args.images, predicted)
+                ],
+                indent=2,
+            )
+        )
+    else:
+        width = max(len(p) for p in args.images)
+        for path, labels in zip(args.images, predicted):
+            text = ", ".join(f"{n} ({s:.2f})" for n, s in labels) or "(no label)"
+            print(f"{path:<{width}}  {text}")
+    if args.save_attention:
+        stems = [os.path.splitext(os.path.basename(p))[0] for p in args.images]
+        written = visualize.save_explanations(
+            model, images, args.save_attention, names=stems, predicted=predicted
+        )
+        print(f"Attention pictures: {', '.join(written)}", file=sys.stderr)
+    return 0
+
+
 def _compare(args):
     from keras_mlrnn import compare, runs
 
@@ -145,7 +216,10 @@ def build_parser():
     _add_data_arguments(train)
     train.add_argument("--backbone", default=None, help="tiny (default), resnet50, ...")
     train.add_argument(
-        "--backbone-weights", default=None, help="None (default), imagenet, or a .weights.h5 path"
+        "--backbone-weights",
+        default=None,
+        help="None (default), imagenet, a .weights.h5 path, or a trained model "
+        "(preset dir / .keras file) whose backbone is copied",
     )
     train.add_argument("--image-size", type=int, default=None)
     train.add_argument("--epochs", type=int, default=None)
@@ -175,6 +249,17 @@ def build_parser():
     evaluate.add_argument("--test-size", type=int, default=None, help="images to evaluate")
     evaluate.add_argument("--top-k", type=int, default=3)
     evaluate.set_defaults(func=_evaluate)
+
+    pred = sub.add_parser("predict", help="labels (and attention pictures) for image files")
+    pred.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, ...)")
+    pred.add_argument("--preset", default=None, help="preset directory or built-in name")
+    pred.add_argument("--method", default=None, help="method of a built-in --preset")
+    pred.add_argument("--model", default=None, help="a .keras file or a run directory")
+    pred.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    pred.add_argument(
+        "--save-attention", default=None, metavar="DIR", help="write attention PNGs there"
+    )
+    pred.set_defaults(func=_predict)
 
     comp = sub.add_parser("compare", help="train several methods over seeds, one table")
     comp.add_argument("--models", nargs="+", default=sorted(MODELS), help="specs, name[:k=v,...]")

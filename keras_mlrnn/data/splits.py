@@ -9,11 +9,16 @@ targets. Splits:
   (the papers' protocol: COCO's test labels are not public).
 - `voc2007`: train = `trainval` minus every 20th image (val); test = `test`.
 - `nuswide`: train = the official Train list minus every 20th image; test = Test.
+- `coco128`: the 128-image COCO subset (`instances_train2017.json` and
+  `train2017/`), sorted by image id: the last 32 are the test split, every
+  8th of the first 96 is validation (12), the other 84 train. A smoke-size
+  real-photo recipe, far too small for paper numbers.
 - `csv`: a CSV of your own; images are split deterministically by the seed,
   80 / 10 / 10.
 """
 
 import dataclasses
+import os
 
 import numpy as np
 
@@ -21,7 +26,8 @@ from keras_mlrnn.data.labeled_files import LabeledFiles
 from keras_mlrnn.data.pipeline import make_dataset
 from keras_mlrnn.data.scenes import SCENE_CLASS_NAMES, load_scenes
 
-DATASETS = ("scenes", "coco", "voc2007", "nuswide", "csv")
+DATASETS = ("scenes", "coco", "coco128", "voc2007", "nuswide", "csv")
+COCO128_TEST = 32  # the last 32 images by id are coco128's test split
 
 
 @dataclasses.dataclass
@@ -106,6 +112,18 @@ def load_splits(dataset, data_dir=None, csv=None, image_size=64, seed=0, sizes=N
         }
     if data_dir is None:
         raise ValueError(f"--dataset {dataset} needs --data-dir.")
+    if dataset == "coco128":
+        from keras_mlrnn.data.coco import load_coco
+
+        files = load_coco(data_dir, "train2017")
+        order = np.argsort([os.path.basename(p) for p in files.paths], kind="stable")
+        first, test = order[:-COCO128_TEST], order[-COCO128_TEST:]
+        held = np.arange(len(first)) % 8 == 7
+        return {
+            "train": _from_files(files, first[~held]),
+            "val": _from_files(files, first[held]),
+            "test": _from_files(files, test),
+        }
     if dataset == "coco":
         from keras_mlrnn.data.coco import load_coco
 

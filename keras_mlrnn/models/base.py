@@ -273,6 +273,27 @@ class MultiLabelModel(keras.Model):
         sets = self.predict_with("decode_sets", x, batch_size, verbose, **kwargs)
         return np.asarray(sets, dtype=np.float32)
 
+    def predict_labels(self, x, batch_size=None):
+        """The predicted label set of each image by name, most confident first.
+
+        Args:
+            x: uint8 images `(N, S, S, 3)` (e.g. from
+                `keras_mlrnn.images.read_images`) or a dataset of images.
+            batch_size: int or None.
+
+        Returns:
+            list of N lists of `(class_name, score)`; unnamed classes are
+            called "class_<i>".
+        """
+        scores = self.predict(x, batch_size=batch_size, verbose=0)
+        sets = self.predict_sets(x, batch_size=batch_size)
+        names = self.class_names or [f"class_{i}" for i in range(self.num_classes)]
+        result = []
+        for row_scores, row_set in zip(scores, sets):
+            chosen = sorted(np.flatnonzero(row_set), key=lambda i: -row_scores[i])
+            result.append([(names[i], float(row_scores[i])) for i in chosen])
+        return result
+
     def predict_with(self, method, x, batch_size=None, verbose=0, **kwargs):
         """Runs `self.<method>(images)` over `x` batch by batch, compiled like `predict`.
 

@@ -159,6 +159,26 @@ class CoarseToFineRNN(MultiLabelModel):
         """Global then per-step local attention `(B, 1 + T, h, w)` for one batch."""
         return self.forward(images, None, training=False)["attention"]
 
+    def explain_batch(self, images):
+        """For `keras_mlrnn.visualize`: the global map, then each step's map and label.
+
+        Returns:
+            dict: "attention" `(B, 1 + T, h, w)`, "labels" `(B, 1 + T)` int32
+            (-1 for the global glance, then each step's most likely label)
+            and "scores" `(B, 1 + T)` (that label's probability; 0 for the glance).
+        """
+        out = self.forward(images, None, training=False)
+        probs = ops.sigmoid(out["step_logits"])
+        labels = ops.cast(ops.argmax(probs, axis=-1), "int32")
+        batch = ops.shape(labels)[0]
+        labels = ops.concatenate([ops.full((batch, 1), -1, "int32"), labels], axis=1)
+        scores = ops.concatenate([ops.zeros((batch, 1)), ops.max(probs, axis=-1)], axis=1)
+        return {
+            "attention": ops.cast(out["attention"], "float32"),
+            "labels": labels,
+            "scores": scores,
+        }
+
     def attention_maps(self, x, batch_size=None):
         """Attention maps `(N, 1 + T, h, w)` (numpy): the global map, then each step's."""
         return self.predict_with("attention_batch", x, batch_size=batch_size)

@@ -278,6 +278,21 @@ class OrderFreeRNN(MultiLabelModel):
         height, width = self.backbone.output_shape[1:3]
         return ops.reshape(weights, (-1, self.decode_length, height, width))
 
+    def explain_batch(self, images):
+        """For `keras_mlrnn.visualize`: each greedy step's attention and label, one batch.
+
+        Returns:
+            dict: "attention" `(B, T, h, w)`, "labels" `(B, T)` int32 (the
+            label step t picked) and "scores" `(B, T)` (its probability).
+        """
+        out = self.greedy_loop(images, training=False)
+        probs = ops.sigmoid(out["step_logits"])
+        labels = ops.cast(out["labels"], "int32")
+        picked = ops.take_along_axis(probs, labels[..., None], axis=-1)[..., 0]
+        height, width = self.backbone.output_shape[1:3]
+        attention = ops.reshape(out["attention"], (-1, self.decode_length, height, width))
+        return {"attention": ops.cast(attention, "float32"), "labels": labels, "scores": picked}
+
     def attention_maps(self, x, batch_size=None):
         """Per-step attention maps `(N, T, h, w)` (numpy), for visualisation.
 

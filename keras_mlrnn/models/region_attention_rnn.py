@@ -156,6 +156,9 @@ class RegionAttentionRNN(MultiLabelModel):
     def regions_batch(self, images):
         """Attended boxes `(B, K, 4)` as (x0, y0, x1, y1) image pixels, for one batch."""
         _, thetas = self._run(images, training=False)
+        return self._boxes(thetas)
+
+    def _boxes(self, thetas):
         sx, sy, tx, ty = (thetas[..., i] for i in range(4))
         # A region spans [t - |s|, t + |s|] in normalised coordinates.
         scale = (self.image_size - 1) / 2.0
@@ -164,6 +167,22 @@ class RegionAttentionRNN(MultiLabelModel):
         y0 = (ty - ops.abs(sy) + 1.0) * scale
         y1 = (ty + ops.abs(sy) + 1.0) * scale
         return ops.stack([x0, y0, x1, y1], axis=-1)
+
+    def explain_batch(self, images):
+        """For `keras_mlrnn.visualize`: each region's box and the label it scores highest.
+
+        Returns:
+            dict: "boxes" `(B, K, 4)` (x0, y0, x1, y1 pixels), "labels" `(B, K)`
+            int32 and "scores" `(B, K)` (the label's softmax probability
+            within the region's scores).
+        """
+        region_logits, thetas = self._run(images, training=False)
+        probs = ops.softmax(region_logits, axis=-1)
+        return {
+            "boxes": self._boxes(thetas),
+            "labels": ops.cast(ops.argmax(probs, axis=-1), "int32"),
+            "scores": ops.max(probs, axis=-1),
+        }
 
     def attention_regions(self, x, batch_size=None):
         """Boxes `(N, K, 4)` (numpy): region k's (x0, y0, x1, y1) in image pixels."""

@@ -1,0 +1,71 @@
+"""Reading image files for prediction: any mode Pillow opens, to uint8 RGB at one size.
+
+The training pipeline decodes with tf.data; `read_images` is the
+TensorFlow-free path used by `keras-mlrnn predict` and `keras_mlrnn.visualize`.
+
+Example:
+```python
+from keras_mlrnn.images import read_images
+images = read_images(["cat.jpg", "street.png"], size=224)   # (2, 224, 224, 3) uint8
+```
+"""
+
+import os
+
+import numpy as np
+
+
+def to_rgb8(image):
+    """A `PIL.Image` in any mode -> uint8 `(H, W, 3)`.
+
+    Grayscale and palette images are expanded to RGB, RGBA drops alpha, and
+    16-bit / 32-bit integer images are scaled from their full range to 0..255
+    (converted, not rejected).
+    """
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+        gray = np.clip(np.round(values / top * 255.0), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if image.mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        gray = np.clip(np.round(values * (255.0 if values.max() <= 1.0 else 1.0)), 0, 255)
+        return np.repeat(gray.astype(np.uint8)[..., None], 3, axis=-1)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def read_image(path, size=None):
+    """Reads one image file as uint8 RGB, resized to `size` x `size` when given.
+
+    Args:
+        path: str. Any format Pillow reads (JPEG, PNG, BMP, GIF, TIFF, WebP).
+        size: int or None. Output side (bilinear); None keeps the original size.
+
+    Returns:
+        uint8 numpy array `(size, size, 3)` (or `(H, W, 3)`).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file is not a readable image (corrupt or truncated);
+            the message names the file.
+    """
+    from PIL import Image
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Image file not found: {path}")
+    try:
+        with Image.open(path) as image:
+            image.load()  # decodes now, so a truncated file fails here
+            rgb = to_rgb8(image)
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ValueError(f"Cannot read image {path}: corrupt or truncated ({e}).") from e
+    if size is not None and rgb.shape[:2] != (size, size):
+        rgb = np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR))
+    return rgb
+
+
+def read_images(paths, size):
+    """Reads several image files into one uint8 batch `(N, size, size, 3)`."""
+    if not paths:
+        raise ValueError("No image files given.")
+    return np.stack([read_image(p, size) for p in paths])

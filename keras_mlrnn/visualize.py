@@ -1,0 +1,150 @@
+"""Where the model looked: attention maps and attended regions drawn over the image.
+
+Methods with attention expose `explain_batch(images)`: `OrderFreeRNN` and
+`CoarseToFineRNN` return per-step attention maps, `RegionAttentionRNN` the
+box of each attended region, all with the label each step points at.
+`explain` runs it over images (compiled, batch by batch); `plot_explanation`
+draws one image's steps side by side; `save_explanations` writes PNGs.
+
+Example:
+```python
+import keras_mlrnn as km
+from keras_mlrnn.data import load_scenes
+from keras_mlrnn import visualize
+x, _ = load_scenes("test", num_images=2)
+model = km.CoarseToFineRNN(num_classes=20, backbone="tiny", image_size=64)
+paths = visualize.save_explanations(model, x, "/tmp/attention", names=["a", "b"])
+```
+"""
+
+import os
+
+import numpy as np
+
+SUPPORTED = ("OrderFreeRNN", "CoarseToFineRNN", "RegionAttentionRNN")
+
+
+def has_attention(model):
+    """Whether `model` can be explained (it defines `explain_batch`)."""
+    return hasattr(model, "explain_batch")
+
+
+def explain(model, images, batch_size=16):
+    """Per-step attention (or boxes) and labels for uint8 images `(N, S, S, 3)`.
+
+    Returns:
+        dict of numpy arrays: "attention" `(N, steps, h, w)` or "boxes"
+        `(N, K, 4)`, plus "labels" `(N, steps)` (-1: no label, e.g. the
+        global glance) and "scores" `(N, steps)`.
+    """
+    if not has_attention(model):
+        raise ValueError(
+            f"{type(model).__name__} has no attention to draw; attention pictures exist "
+            f"for {', '.join(SUPPORTED)}."
+        )
+    return model.predict_with("explain_batch", np.asarray(images), batch_size=batch_size)
+
+
+def _class_name(model, index):
+    if index < 0:
+        return "glance"
+    names = getattr(model, "class_names", None)
+    return names[index] if names else f"class {index}"
+
+
+def _upsample(attention_map, size):
+    from PIL import Image
+
+    peak = float(attention_map.max())
+    scaled = attention_map / peak if peak > 0 else attention_map
+    image = Image.fromarray(scaled.astype(np.float32), mode="F")
+    return np.asarray(image.resize((size[1], size[0]), Image.BILINEAR))
+
+
+def plot_explanation(model, image, explanation, predicted=None):
+    """A matplotlib figure: the image, then one panel per step with its map or box.
+
+    Args:
+        model: the model that produced `explanation` (for class names).
+        image: uint8 `(H, W, 3)`.
+        explanation: one image's entries of `explain(...)` (index each array).
+        predicted: list of (name, score) or None; printed above the panels.
+
+    Returns:
+        `matplotlib.figure.Figure`.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.patches as patches
+    import matplotlib.pyplot as plt
+
+    steps = len(explanation["labels"])
+    figure, axes = plt.subplots(1, steps + 1, figsize=(2.4 * (steps + 1), 2.8), squeeze=False)
+    axes = axes[0]
+    axes[0].imshow(image)
+    axes[0].set_title("input", fontsize=9)
+    for t in range(steps):
+        axis = axes[t + 1]
+        axis.imshow(image)
+        label = int(explanation["labels"][t])
+        name = _class_name(model, label)
+        step = int(np.sum(np.asarray(explanation["labels"][:t]) >= 0)) + 1
+        score = float(explanation["scores"][t])
+        title = name if label < 0 else f"{step}: {name} {score:.2f}"
+        if "attention" in explanation:
+            heat = _upsample(np.asarray(explanation["attention"][t]), image.shape[:2])
+            axis.imshow(heat, cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0)
+        else:
+            x0, y0, x1, y1 = (float(v) for v in explanation["boxes"][t])
+            axis.add_patch(
+                patches.Rectangle(
+                    (x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="yellow", linewidth=2
+                )
+            )
+        axis.set_title(title, fontsize=9)
+    for axis in axes:
+        axis.set_xticks([])
+        axis.set_yticks([])
+    if predicted:
+        figure.suptitle(
+            "predicted: " + ", ".join(f"{n} {s:.2f}" for n, s in predicted), fontsize=10
+        )
+    figure.tight_layout()
+    return figure
+
+
+def save_explanations(model, images, out_dir, names=None, predicted=None, batch_size=16):
+    """Writes one PNG per image with its attention pictures.
+
+    Args:
+        model: an `OrderFreeRNN`, `CoarseToFineRNN` or `RegionAttentionRNN`.
+        images: uint8 `(N, S, S, 3)` at the model's input size.
+        out_dir: str. Created if missing; existing files of the same name are
+            not overwritten (a numeric suffix is added).
+        names: list of N file stems or None ("image_0", ...).
+        predicted: list of N lists of (name, score) or None.
+        batch_size: int. Images per compiled batch.
+
+    Returns:
+        list of N written paths.
+    """
+    import matplotlib.pyplot as plt
+
+    images = np.asarray(images)
+    explanation = explain(model, images, batch_size=batch_size)
+    os.makedirs(out_dir, exist_ok=True)
+    names = names or [f"image_{i}" for i in range(len(images))]
+    written = []
+    for i, image in enumerate(images):
+        one = {key: value[i] for key, value in explanation.items()}
+        figure = plot_explanation(model, image, one, predicted[i] if predicted else None)
+        path = os.path.join(out_dir, f"{names[i]}_attention.png")
+        suffix = 1
+        while os.path.exists(path):
+            path = os.path.join(out_dir, f"{names[i]}_attention_{suffix}.png")
+            suffix += 1
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+        written.append(path)
+    return written
