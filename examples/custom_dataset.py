@@ -18,6 +18,7 @@ import argparse
 import keras
 
 import keras_mlrnn as km
+from keras_mlrnn.cli import optional_path
 from keras_mlrnn.data.splits import load_splits
 from keras_mlrnn.images import read_images
 from keras_mlrnn.metrics import format_report
@@ -26,7 +27,7 @@ from keras_mlrnn.runs import evaluate_model
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--csv", required=True)
 parser.add_argument("--backbone", default="mobilenet_v2")
-parser.add_argument("--backbone-weights", default="imagenet")
+parser.add_argument("--backbone-weights", default="imagenet", type=optional_path)
 parser.add_argument("--image-size", type=int, default=224)
 parser.add_argument("--epochs", type=int, default=10)
 parser.add_argument("--batch-size", type=int, default=16)

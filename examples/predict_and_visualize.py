@@ -11,6 +11,7 @@ that step points at.
 """
 
 import argparse
+import os
 
 from keras_mlrnn import visualize
 from keras_mlrnn.images import read_images
@@ -33,5 +34,6 @@ predicted = model.predict_labels(images)  # [(name, score), ...] per image
 for path, labels in zip(args.images, predicted):
     print(f"{path}: {', '.join(f'{n} {s:.2f}' for n, s in labels) or '(no label)'}")
 
-written = visualize.save_explanations(model, images, args.out, predicted=predicted)
+stems = [os.path.splitext(os.path.basename(p))[0] for p in args.images]
+written = visualize.save_explanations(model, images, args.out, names=stems, predicted=predicted)
 print("wrote", *written)

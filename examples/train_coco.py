@@ -16,6 +16,7 @@ import argparse
 
 import keras
 
+from keras_mlrnn.cli import optional_path
 from keras_mlrnn.data.splits import load_splits
 from keras_mlrnn.metrics import format_report
 from keras_mlrnn.models import MODELS
@@ -26,7 +27,7 @@ parser.add_argument("--data-dir", required=True)
 parser.add_argument("--dataset", default="coco", choices=["coco", "coco128"])
 parser.add_argument("--model", default="order-free-rnn", choices=sorted(MODELS))
 parser.add_argument("--backbone", default=None, help="default: the paper's")
-parser.add_argument("--backbone-weights", default="imagenet")
+parser.add_argument("--backbone-weights", default="imagenet", type=optional_path)
 parser.add_argument("--image-size", type=int, default=None, help="default: the paper's")
 parser.add_argument("--epochs", type=int, default=10)
 parser.add_argument("--batch-size", type=int, default=32)

@@ -13,6 +13,7 @@ does the same from the shell.
 
 import argparse
 
+from keras_mlrnn.cli import optional_path
 from keras_mlrnn.metrics import format_report
 from keras_mlrnn.models import MODELS
 from keras_mlrnn.preset_configs import builtin_config
@@ -22,7 +23,7 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--data-dir", required=True)
 parser.add_argument("--model", default="multi-order-rnn", choices=sorted(MODELS))
 parser.add_argument("--run-dir", default="runs/voc2007")
-parser.add_argument("--backbone-weights", default="imagenet")
+parser.add_argument("--backbone-weights", default="imagenet", type=optional_path)
 parser.add_argument("--backbone", default=None, help="default: the paper's")
 parser.add_argument("--image-size", type=int, default=None, help="default: the paper's")
 parser.add_argument("--epochs", type=int, default=20)

@@ -35,6 +35,11 @@ def parse_model_args(items):
     return parsed
 
 
+def optional_path(value):
+    """`--backbone-weights none` -> None (random initialisation); anything else unchanged."""
+    return None if value.lower() == "none" else value
+
+
 def _train(args):
     from keras_mlrnn import runs
     from keras_mlrnn.metrics import format_report
@@ -218,6 +223,7 @@ def build_parser():
     train.add_argument(
         "--backbone-weights",
         default=None,
+        type=optional_path,
         help="None (default), imagenet, a .weights.h5 path, or a trained model "
         "(preset dir / .keras file) whose backbone is copied",
     )

@@ -186,3 +186,28 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
             )
         model.load_weights(weights_path)
     return model
+
+
+def preset_table(root, preset="scenes"):
+    """Markdown table of the trained presets under `root/<preset>/`, from their metadata.
+
+    One row per method: test mAP, CF1 / OF1 of the method's own decision
+    (`predict_sets`) and at threshold 0.5, the weights' size, and the command
+    that trained them. `weights/README.md` holds this table.
+    """
+    folder = os.path.join(root, preset)
+    rows = [
+        "| method | mAP | CF1 | OF1 | CF1 @0.5 | OF1 @0.5 | weights MB | command |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in sorted(os.listdir(folder)):
+        meta_path = os.path.join(folder, name, METADATA_FILE)
+        if not os.path.isfile(meta_path):
+            continue
+        meta = _read_json(meta_path)
+        own, fixed = meta["reports"]["predict_sets"], meta["reports"]["threshold 0.5"]
+        size = os.path.getsize(os.path.join(folder, name, WEIGHTS_FILE)) / 2**20
+        values = [own["mAP"], own["CF1"], own["OF1"], fixed["CF1"], fixed["OF1"]]
+        cells = " | ".join(f"{100 * v:.2f}" for v in values)
+        rows.append(f"| {name} | {cells} | {size:.1f} | `{meta['command']}` |")
+    return "\n".join(rows)

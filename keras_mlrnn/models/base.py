@@ -48,6 +48,11 @@ class _BatchedMethod(keras.Model):
         self.inner = model
         self.method = method
 
+    def build(self, input_shape=None):
+        if not self.inner.built:
+            self.inner.build()
+        self.built = True
+
     def call(self, images):
         return getattr(self.inner, self.method)(images)
 

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_mlrnn.images import read_image, read_images
+
+
+def test_modes_are_converted_to_rgb8(tmp_path):
+    gray = np.array([[0, 128], [200, 255]], np.uint8)
+    Image.fromarray(gray, "L").save(tmp_path / "gray.png")
+    np.testing.assert_array_equal(read_image(str(tmp_path / "gray.png")), np.stack([gray] * 3, -1))
+
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 90, 10  # alpha dropped, colour kept
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    np.testing.assert_array_equal(read_image(str(tmp_path / "rgba.png"))[..., 0], 90)
+
+    deep = np.array([[0, 65535], [257 * 100, 257 * 7]], np.uint16)  # 16-bit grayscale PNG
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    expected = np.array([[0, 255], [100, 7]], np.uint8)
+    np.testing.assert_array_equal(read_image(str(tmp_path / "deep.png"))[..., 1], expected)
+
+    palette = Image.fromarray(np.full((3, 3, 3), 40, np.uint8)).convert("P")
+    palette.save(tmp_path / "palette.gif")
+    assert read_image(str(tmp_path / "palette.gif")).shape == (3, 3, 3)
+
+
+def test_resize_and_batch(tmp_path):
+    Image.fromarray(np.full((10, 30, 3), 77, np.uint8)).save(tmp_path / "wide.jpg", quality=100)
+    batch = read_images([str(tmp_path / "wide.jpg")] * 2, size=16)
+    assert batch.shape == (2, 16, 16, 3) and batch.dtype == np.uint8
+    assert abs(int(batch.mean()) - 77) <= 2
+    with pytest.raises(ValueError, match="No image files"):
+        read_images([], 16)
+
+
+def test_bad_files_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.png"):
+        read_image(str(tmp_path / "missing.png"))
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"this is not an image")
+    with pytest.raises(ValueError, match="junk.jpg: corrupt or truncated"):
+        read_image(str(junk))
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)).save(
+        tmp_path / "full.jpg"
+    )
+    data = (tmp_path / "full.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="cut.jpg: corrupt or truncated"):
+        read_image(str(tmp_path / "cut.jpg"))
