@@ -243,6 +243,20 @@ def build_parser():
         metavar="KEY=VALUE",
         help="extra constructor argument, VALUE parsed as JSON (e.g. use_attention=false)",
     )
+    train.add_argument(
+        "--checkpoint-steps",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also checkpoint every N steps (long epochs); default: each epoch",
+    )
+    train.add_argument(
+        "--distribute",
+        choices=["data-parallel", "multi-worker"],
+        default=None,
+        help="data-parallel over all local devices (JAX DataParallel / TF MirroredStrategy), "
+        "or TF MultiWorkerMirroredStrategy; --batch-size is the global batch",
+    )
     train.add_argument("--save-preset", default=None, metavar="DIR", help="also write a preset")
     train.add_argument("--run-dir", default=None, help="default: runs/<model>-<time>")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run")
@@ -303,7 +317,7 @@ def main(argv=None):
     args.command_line = " ".join(["keras-mlrnn"] + list(sys.argv[1:] if argv is None else argv))
     try:
         return args.func(args)
-    except (FileExistsError, FileNotFoundError, ValueError) as e:
+    except (FileExistsError, FileNotFoundError, ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

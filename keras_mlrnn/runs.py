@@ -17,6 +17,7 @@ report = train("runs/demo", model="binary-relevance", epochs=1, train_size=256)
 ```
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ import keras
 import numpy as np
 
 from keras_mlrnn.data.splits import load_splits
+from keras_mlrnn.distribute import data_parallel
 from keras_mlrnn.metrics import format_report, multilabel_report
 from keras_mlrnn.models import get_model_class
 
@@ -50,6 +52,8 @@ DEFAULTS = {
     "top_k": 3,
     "model_args": None,
     "save_preset": None,
+    "checkpoint_steps": None,
+    "distribute": None,
 }
 
 
@@ -144,6 +148,61 @@ def _save_curves(history_csv, path):
     plt.close(fig)
 
 
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or Inf loss; the message names the epoch and step."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops `fit` at the first NaN / Inf loss by raising `NonFiniteLossError`.
+
+    Raising (rather than setting `stop_training`) ends `fit` before any later
+    callback can checkpoint the broken weights: `BackupAndRestore` keeps the
+    last good state. Put it first in the callback list.
+    """
+
+    def __init__(self, checkpoint_dir=None):
+        super().__init__()
+        self.checkpoint_dir = checkpoint_dir
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(loss)):
+            kept = (
+                f" The last good checkpoint is kept in {self.checkpoint_dir}; resume with "
+                "--resume (e.g. after lowering the learning rate)."
+                if self.checkpoint_dir
+                else ""
+            )
+            raise NonFiniteLossError(
+                f"The training loss became {float(loss)} at epoch {self.epoch + 1}, "
+                f"step {batch + 1}.{kept}"
+            )
+
+
+def _name_unreadable_images(error, splits):
+    """After an image-decoding failure in tf.data, raises a ValueError naming the files.
+
+    TensorFlow's decode error names no file; this decodes the splits' files
+    with Pillow (only now, after a failure) to find the culprits.
+    """
+    if type(error).__name__ != "InvalidArgumentError":
+        return
+    for name, split in splits.items():
+        if split.files is None:
+            continue
+        bad = split.files.find_unreadable()
+        if bad:
+            listed = "; ".join(reason for _, reason in bad)
+            raise ValueError(
+                f"Unreadable image files in the {name} split (first {len(bad)}): {listed}. "
+                "Remove or replace them; the last good checkpoint is kept."
+            ) from error
+
+
 def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, **options):
     """Trains a model into a run directory and evaluates it on the test split.
 
@@ -159,7 +218,15 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             backbone_weights, image_size, epochs, batch_size, learning_rate, seed,
             train/val/test_size, top_k, model_args: a dict of extra
             constructor arguments such as {"use_attention": False}, save_preset:
-            a directory to write the best model to as a preset).
+            a directory to write the best model to as a preset, checkpoint_steps:
+            also checkpoint every N steps inside long epochs, distribute:
+            None, "data-parallel" or "multi-worker", see
+            `keras_mlrnn.distribute.data_parallel`; batch_size is global).
+
+    Raises:
+        NonFiniteLossError: the loss became NaN / Inf (the message names the
+            epoch and step; the last good checkpoint stays for `resume`).
+        ValueError: bad input, e.g. unreadable image files (named).
 
     Returns:
         dict: the contents of `metrics.json`.
@@ -182,23 +249,17 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
     train_split, val_split, test_split = splits["train"], splits["val"], splits["test"]
     size, batch = config["image_size"], config["batch_size"]
 
-    model = get_model_class(config["model"])(
-        num_classes=train_split.labels.shape[1],
-        backbone=config["backbone"],
-        backbone_weights=config.get("backbone_weights"),
-        image_size=size,
-        class_names=train_split.class_names,
-        **(config.get("model_args") or {}),
-    )
-    model.adapt(train_split.labels)
-    model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]))
     train_ds = train_split.dataset(size, batch, shuffle=True, augment=True, seed=config["seed"])
     val_ds = val_split.dataset(size, batch)
     model_path = os.path.join(run_dir, "model.keras")
     history_path = os.path.join(run_dir, "history.csv")
+    checkpoint_dir = os.path.join(run_dir, "checkpoints")
     callbacks = [
+        StopOnNonFiniteLoss(checkpoint_dir),  # first: raises before anything saves NaNs
         keras.callbacks.BackupAndRestore(
-            os.path.join(run_dir, "checkpoints"), delete_checkpoint=False
+            checkpoint_dir,
+            save_freq=config.get("checkpoint_steps") or "epoch",
+            delete_checkpoint=False,
         ),
         keras.callbacks.CSVLogger(history_path, append=True),
         keras.callbacks.ModelCheckpoint(
@@ -209,16 +270,32 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             # A resumed run keeps the best model of its earlier epochs.
             initial_value_threshold=_best_logged(history_path, "val_mAP"),
         ),
-        keras.callbacks.TerminateOnNaN(),
     ]
+    distribute = config.get("distribute")
+    scope = data_parallel(distribute) if distribute else contextlib.nullcontext()
     start = time.time()
-    model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=config["epochs"],
-        callbacks=callbacks,
-        verbose=verbose,
-    )
+    with scope:  # models are built, compiled and fit under the distribution
+        model = get_model_class(config["model"])(
+            num_classes=train_split.labels.shape[1],
+            backbone=config["backbone"],
+            backbone_weights=config.get("backbone_weights"),
+            image_size=size,
+            class_names=train_split.class_names,
+            **(config.get("model_args") or {}),
+        )
+        model.adapt(train_split.labels)
+        model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]))
+        try:
+            model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=config["epochs"],
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+        except Exception as error:
+            _name_unreadable_images(error, splits)
+            raise
     train_seconds = time.time() - start
     if not os.path.isfile(model_path):
         raise RuntimeError(f"Training produced no model: {model_path} was never written.")

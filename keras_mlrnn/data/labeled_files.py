@@ -51,6 +51,24 @@ class LabeledFiles:
             )
         return self
 
+    def find_unreadable(self, limit=5):
+        """Decodes every file with Pillow; returns up to `limit` `(path, reason)` that fail.
+
+        Slow on large sets (a full decode per image): `keras_mlrnn.runs.train`
+        calls it only after the input pipeline failed, to name the files.
+        """
+        from keras_mlrnn.images import read_image
+
+        bad = []
+        for path in self.paths:
+            try:
+                read_image(path)
+            except (OSError, ValueError) as e:
+                bad.append((path, str(e)))
+                if len(bad) >= limit:
+                    break
+        return bad
+
     def dataset(
         self, image_size=224, batch_size=32, shuffle=False, augment=False, seed=None, cache=None
     ):
