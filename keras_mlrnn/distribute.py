@@ -25,13 +25,23 @@ import contextlib
 import keras
 
 KINDS = ("data-parallel", "multi-worker")
+# One TensorFlow strategy per (kind, devices) and process: several
+# MirroredStrategy objects in one process can collide in their collective
+# instance keys ("Shape mismatch in the collective instance ...").
+_TF_STRATEGIES = {}
 
 
 def local_devices():
     """The accelerators Keras sees, else the CPUs (names as the backend writes them)."""
-    devices = keras.distribution.list_devices("gpu") if keras.backend.backend() == "jax" else []
     if keras.backend.backend() == "jax":
-        return devices or keras.distribution.list_devices("cpu")
+        import jax
+
+        accelerators = [d for d in jax.devices() if d.platform != "cpu"]
+        return (
+            keras.distribution.list_devices("gpu")
+            if accelerators
+            else (keras.distribution.list_devices("cpu"))
+        )
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -71,10 +81,13 @@ def data_parallel(kind="data-parallel", devices=None):
     elif backend == "tensorflow":
         import tensorflow as tf
 
-        if kind == "multi-worker":
-            strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        else:
-            strategy = tf.distribute.MirroredStrategy(devices=devices)
+        key = (kind, tuple(devices))
+        if key not in _TF_STRATEGIES:
+            if kind == "multi-worker":
+                _TF_STRATEGIES[key] = tf.distribute.MultiWorkerMirroredStrategy()
+            else:
+                _TF_STRATEGIES[key] = tf.distribute.MirroredStrategy(devices=devices)
+        strategy = _TF_STRATEGIES[key]
         with strategy.scope():
             yield strategy
     else:

@@ -57,6 +57,22 @@ class _BatchedMethod(keras.Model):
         return getattr(self.inner, self.method)(images)
 
 
+def _per_replica(loss):
+    """Divides a global-batch loss by the replicas of a TensorFlow strategy.
+
+    Under `tf.distribute`, each replica's gradients are summed, so each
+    replica's loss must be its share (Keras does the same for its own losses;
+    JAX's DataParallel computes the global loss once and needs nothing).
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            loss = loss / float(replicas)
+    return loss
+
+
 def top_k_mask(scores, k):
     """Boolean `(B, C)`: scores at or above each row's k-th largest (ties kept)."""
     kth = ops.top_k(scores, k=min(int(k), scores.shape[-1]))[0][:, -1:]
@@ -202,11 +218,16 @@ class MultiLabelModel(keras.Model):
             return outputs if inputs.get("targets") is not None else outputs["scores"]
         return self.forward(inputs, None, training=training)["scores"]
 
-    @staticmethod
-    def _pack_targets(data):
+    def _pack_targets(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if y is None or isinstance(x, dict):
             return data
+        classes = y.shape[-1] if len(y.shape) else None
+        if len(y.shape) != 2 or (classes is not None and classes != self.num_classes):
+            raise ValueError(
+                f"{type(self).__name__} has num_classes={self.num_classes}, but the labels have "
+                f"shape {tuple(y.shape)}; expected (batch, {self.num_classes})."
+            )
         return keras.utils.pack_x_y_sample_weight({"images": x, "targets": y}, y, sample_weight)
 
     def train_step(self, *args):
@@ -225,12 +246,13 @@ class MultiLabelModel(keras.Model):
                 "Got a tensor, which happens when x and y were packed by hand."
             )
         total = self.compute_method_loss(y, y_pred, sample_weight)
-        if self._compile_loss is not None:
+        for extra in self.losses:  # weight regularisers and add_loss terms
+            total = total + ops.cast(ops.sum(extra), "float32")
+        total = _per_replica(total)
+        if self._compile_loss is not None:  # Keras' own losses scale themselves
             total = total + ops.cast(
                 self._compile_loss(y, y_pred["scores"], sample_weight), "float32"
             )
-        for extra in self.losses:  # weight regularisers and add_loss terms
-            total = total + ops.cast(ops.sum(extra), "float32")
         return total
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):

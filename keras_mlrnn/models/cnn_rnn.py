@@ -5,6 +5,7 @@ import numpy as np
 from keras import layers, ops
 
 from keras_mlrnn.decoding import beam_search, path_to_multi_hot
+from keras_mlrnn.layers import LabelEmbedding
 from keras_mlrnn.models.base import MultiLabelModel, top_k_mask, weighted_batch_mean
 
 LABEL_ORDERS = ("frequency_first", "rare_first", "alphabetical")
@@ -141,7 +142,7 @@ class CNNRNN(MultiLabelModel):
         policy = self.dtype_policy
         self.pool = layers.GlobalAveragePooling2D(dtype=policy, name="pool")
         # Rows 0..C-1: labels, C: END, C+1: START (input only).
-        self.label_embedding = layers.Embedding(
+        self.label_embedding = LabelEmbedding(
             num_classes + 2, self.embedding_dim, dtype=policy, name="label_embedding"
         )
         self.cell = layers.LSTMCell(

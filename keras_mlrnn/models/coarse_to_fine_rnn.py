@@ -3,7 +3,7 @@
 import keras
 from keras import layers, ops
 
-from keras_mlrnn.layers import SoftAttention
+from keras_mlrnn.layers import LabelEmbedding, SoftAttention
 from keras_mlrnn.losses import JointMaxMargin
 from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
 
@@ -93,7 +93,7 @@ class CoarseToFineRNN(MultiLabelModel):
             self.attention_units, dtype=policy, name="local_attention"
         )
         # Index C is the START token.
-        self.embedding = layers.Embedding(
+        self.embedding = LabelEmbedding(
             num_classes + 1, self.embedding_dim, dtype=policy, name="label_embedding"
         )
         self.cell = layers.LSTMCell(self.lstm_units, dtype=policy, name="lstm")
@@ -148,7 +148,10 @@ class CoarseToFineRNN(MultiLabelModel):
         bce = keras.losses.binary_crossentropy(y_true, outputs["pooled_logits"], from_logits=True)
         loss = weighted_batch_mean(bce, sample_weight)
         if self.horizontal_weight or self.vertical_weight:
-            loss = loss + self.max_margin(y_true, outputs["step_logits"], sample_weight)
+            # `.call` gives per-image values; the batch mean is ours (a Loss's
+            # __call__ would also rescale for tf.distribute, done once in the base).
+            margins = self.max_margin.call(y_true, outputs["step_logits"])
+            loss = loss + weighted_batch_mean(margins, sample_weight)
         return loss
 
     def decode_sets(self, images):

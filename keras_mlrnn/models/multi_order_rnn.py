@@ -3,6 +3,7 @@
 import keras
 from keras import layers, ops
 
+from keras_mlrnn.layers import LabelEmbedding
 from keras_mlrnn.losses import MultiOrderLoss
 from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
 
@@ -76,7 +77,7 @@ class MultiOrderRNN(MultiLabelModel):
         self.init_h = layers.Dense(self.lstm_units, activation="tanh", dtype=policy, name="init_h")
         self.init_c = layers.Dense(self.lstm_units, dtype=policy, name="init_c")
         # Index C is the START token.
-        self.embedding = layers.Embedding(
+        self.embedding = LabelEmbedding(
             num_classes + 1, self.embedding_dim, dtype=policy, name="label_embedding"
         )
         self.cell = layers.LSTMCell(self.lstm_units, dtype=policy, name="lstm")
@@ -108,7 +109,10 @@ class MultiOrderRNN(MultiLabelModel):
 
     def compute_method_loss(self, y_true, outputs, sample_weight=None):
         y_true = ops.cast(y_true, "float32")
-        loss = self.multi_order_loss(y_true, outputs["step_logits"], sample_weight=sample_weight)
+        per_image = self.multi_order_loss.call(
+            y_true, outputs["step_logits"]
+        )  # see CoarseToFineRNN
+        loss = weighted_batch_mean(per_image, sample_weight)
         if self.confidence_loss_weight:
             bce = keras.losses.binary_crossentropy(
                 y_true, outputs["confidence_logits"], from_logits=True

@@ -1,0 +1,34 @@
+"""Two-device data-parallel training matches one device with the same global batch."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+def test_two_devices_give_the_one_device_loss_curve(backend):
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if backend == "jax":
+        env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+        env["JAX_PLATFORMS"] = "cpu"
+    result = subprocess.run(
+        [sys.executable, os.path.join(HERE, "distributed_losses.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    curves = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(curves.pop("devices")) == 2
+    assert sorted(curves) == ["BinaryRelevance", "CoarseToFineRNN"]
+    for name, curve in curves.items():
+        single, parallel = np.array(curve["single"]), np.array(curve["parallel"])
+        assert single[-1] < single[0], name  # it trains
+        np.testing.assert_allclose(parallel, single, rtol=1e-3, err_msg=name)
