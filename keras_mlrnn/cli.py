@@ -232,6 +232,7 @@ def build_parser():
     train.add_argument("--batch-size", type=int, default=None)
     train.add_argument("--learning-rate", type=float, default=None)
     train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--clipnorm", type=float, default=None, help="clip each gradient's norm")
     train.add_argument("--train-size", type=int, default=None, help="images in the train split")
     train.add_argument("--val-size", type=int, default=None)
     train.add_argument("--test-size", type=int, default=None)

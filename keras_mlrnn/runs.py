@@ -54,6 +54,7 @@ DEFAULTS = {
     "save_preset": None,
     "checkpoint_steps": None,
     "distribute": None,
+    "clipnorm": None,
 }
 
 
@@ -216,9 +217,9 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             None uses this process's arguments.
         **options: keys of `DEFAULTS` (model, dataset, data_dir, csv, backbone,
             backbone_weights, image_size, epochs, batch_size, learning_rate, seed,
-            train/val/test_size, top_k, model_args: a dict of extra
-            constructor arguments such as {"use_attention": False}, save_preset:
-            a directory to write the best model to as a preset, checkpoint_steps:
+            train/val/test_size, top_k, clipnorm (clip each gradient's norm),
+            model_args: a dict of extra constructor arguments such as
+            {"use_attention": False}, save_preset: a directory to write the best model to as a preset, checkpoint_steps:
             also checkpoint every N steps inside long epochs, distribute:
             None, "data-parallel" or "multi-worker", see
             `keras_mlrnn.distribute.data_parallel`; batch_size is global).
@@ -284,7 +285,8 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             **(config.get("model_args") or {}),
         )
         model.adapt(train_split.labels)
-        model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]))
+        optimizer = keras.optimizers.Adam(config["learning_rate"], clipnorm=config.get("clipnorm"))
+        model.compile(optimizer=optimizer)
         try:
             model.fit(
                 train_ds,
