@@ -215,13 +215,15 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
         verbose: Keras `fit` verbosity. Defaults to "auto" (progress bar).
         command: str or None. The command line recorded in run_config.json;
             None uses this process's arguments.
-        **options: keys of `DEFAULTS` (model, dataset, data_dir, csv, backbone,
-            backbone_weights, image_size, epochs, batch_size, learning_rate, seed,
-            train/val/test_size, top_k, clipnorm (clip each gradient's norm),
-            model_args: a dict of extra constructor arguments such as
-            {"use_attention": False}, save_preset: a directory to write the
-            best model to as a preset, checkpoint_steps: also checkpoint every N steps inside long epochs, distribute:
-            None, "data-parallel" or "multi-worker", see
+        **options: keys of `DEFAULTS`: model, dataset, data_dir, csv,
+            backbone, backbone_weights, image_size, epochs, batch_size,
+            learning_rate, seed, train/val/test_size, top_k;
+            clipnorm: clip each gradient's norm;
+            model_args: dict of extra constructor arguments, e.g.
+            {"use_attention": False};
+            save_preset: a directory to write the best model to as a preset;
+            checkpoint_steps: also checkpoint every N steps inside epochs;
+            distribute: None, "data-parallel" or "multi-worker" (see
             `keras_mlrnn.distribute.data_parallel`; batch_size is global).
 
     Raises:
