@@ -263,6 +263,8 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             checkpoint_dir,
             save_freq=config.get("checkpoint_steps") or "epoch",
             delete_checkpoint=False,
+            # A kill during a save leaves a broken file: keep the previous one too.
+            double_checkpoint=True,
         ),
         keras.callbacks.CSVLogger(history_path, append=True),
         keras.callbacks.ModelCheckpoint(
