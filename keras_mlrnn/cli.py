@@ -175,8 +175,10 @@ def _compare(args):
     options = {
         key: getattr(args, key)
         for key in runs.DEFAULTS
-        if key != "model" and getattr(args, key, None) is not None
+        if key not in ("model", "model_args") and getattr(args, key, None) is not None
     }
+    if args.model_arg:
+        options["model_args"] = parse_model_args(args.model_arg)
     summary = compare.compare(
         args.out, models, seeds=args.seeds, command=args.command_line, **options
     )
@@ -288,7 +290,16 @@ def build_parser():
     comp.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     comp.add_argument("--out", default="runs/compare", help="runs and tables (resumable)")
     _add_data_arguments(comp)
+    comp.add_argument("--backbone-weights", type=optional_path, default=None)
+    comp.add_argument(
+        "--model-arg",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="constructor argument for every model (a spec's own arguments win)",
+    )
     for flag, kind in (
+        ("--clipnorm", float),
         ("--backbone", str),
         ("--image-size", int),
         ("--epochs", int),

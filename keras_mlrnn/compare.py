@@ -65,7 +65,8 @@ def _train_one(run_dir, spec, seed, options, command=None):
             result = json.load(f)
         if result.get("finished"):
             return result
-    name, model_args = parse_spec(spec)
+    name, spec_args = parse_spec(spec)
+    model_args = {**(options.pop("model_args", None) or {}), **spec_args}  # the spec wins
     resume = os.path.isfile(os.path.join(run_dir, runs.RUN_CONFIG))
     return runs.train(
         run_dir,
@@ -109,6 +110,9 @@ def format_comparison(summary, keys=("mAP", "CF1", "OF1", "F1_I")):
                 f"{entry['train_seconds']:.0f} | {entry['parameters']:,} |"
             )
         lines.append("")
+    baseline = next(iter(summary.values())).get("label_frequency_mAP")
+    if baseline is not None:
+        lines.append(f"Label-frequency (constant) predictor mAP: {100 * baseline:.2f}")
     return "\n".join(lines)
 
 
@@ -143,6 +147,7 @@ def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
             "metrics": _aggregate(results),
             "train_seconds": float(np.mean([r["train_seconds"] for r in results])),
             "parameters": int(model.count_params()),
+            "label_frequency_mAP": float(results[0]["label_frequency_mAP"]),
         }
     with open(os.path.join(out_dir, "compare.json"), "w") as f:
         json.dump({"options": options, "summary": summary}, f, indent=2)

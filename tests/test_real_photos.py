@@ -43,3 +43,40 @@ def test_mobilenet_v2_backbone_matches_the_full_keras_model(shared_dir):
     logits = keras.ops.convert_to_numpy(model.forward(images)["logits"])
     np.testing.assert_array_equal(logits.argmax(1), expected.argmax(1))
     np.testing.assert_allclose(logits, expected, rtol=1e-3, atol=1e-3)
+
+
+def test_short_fine_tune_on_coco128_beats_the_label_frequency_baseline(shared_dir, tmp_path):
+    from keras_mlrnn.runs import train
+
+    result = train(
+        str(tmp_path / "run"),
+        model="binary-relevance",
+        dataset="coco128",
+        data_dir=os.path.join(shared_dir, "data", "coco128"),
+        backbone="mobilenet_v2",
+        backbone_weights=os.path.join(
+            shared_dir, "weights", "mobilenet_v2_1.0_224_imagenet_notop.weights.h5"
+        ),
+        image_size=224,
+        epochs=8,
+        batch_size=16,
+        learning_rate=1e-3,
+        model_args={"backbone_trainable": False},
+        verbose=0,
+    )
+    assert result["num_test_images"] == 32  # the fixed coco128 test split
+    baseline = result["label_frequency_mAP"]
+    assert 0.02 < baseline < 0.15
+    assert result["reports"]["threshold 0.5"]["mAP"] > 3 * baseline
+
+
+def test_coco128_split_is_fixed_by_image_id(shared_dir):
+    from keras_mlrnn.data.splits import load_splits
+
+    splits = load_splits("coco128", data_dir=os.path.join(shared_dir, "data", "coco128"))
+    names = {k: [os.path.basename(p) for p in v.files.paths] for k, v in splits.items()}
+    assert [len(names[k]) for k in ("train", "val", "test")] == [84, 12, 32]
+    everything = sorted(names["train"] + names["val"] + names["test"])
+    assert len(set(everything)) == 128
+    assert names["test"] == everything[-32:]  # the 32 largest image ids
+    assert names["val"] == sorted(everything[:96])[7::8]
