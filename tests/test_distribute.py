@@ -32,3 +32,16 @@ def test_two_devices_give_the_one_device_loss_curve(backend):
         single, parallel = np.array(curve["single"]), np.array(curve["parallel"])
         assert single[-1] < single[0], name  # it trains
         np.testing.assert_allclose(parallel, single, rtol=1e-3, err_msg=name)
+
+
+def test_cli_trains_under_a_distribution_on_the_local_devices(tmp_path):
+    from keras_mlrnn.cli import main
+
+    run = str(tmp_path / "run")
+    args = ["train", "--model", "multi-order-rnn", "--distribute", "data-parallel"]
+    args += ["--train-size", "64", "--val-size", "32", "--test-size", "32", "--image-size", "32"]
+    assert main([*args, "--epochs", "1", "--batch-size", "16", "--run-dir", run]) == 0
+    with open(os.path.join(run, "run_config.json")) as f:
+        assert json.load(f)["distribute"] == "data-parallel"
+    with open(os.path.join(run, "metrics.json")) as f:
+        assert json.load(f)["finished"]
