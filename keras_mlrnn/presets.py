@@ -113,7 +113,12 @@ def save_to_preset(model, preset_dir, metadata=None, overwrite=False):
             indent=2,
         )
     weights_path = os.path.join(preset_dir, WEIGHTS_FILE)
-    model.save_weights(weights_path, overwrite=True)
+    # A compiled model's weights file also holds the optimizer's state (about
+    # twice the weights for Adam); a preset keeps the model's weights only.
+    bare = type(model).from_config(config)
+    bare.build()
+    bare.set_weights(model.get_weights())
+    bare.save_weights(weights_path, overwrite=True)
     from keras_mlrnn import __version__
 
     meta = dict(metadata or {})

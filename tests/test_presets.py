@@ -65,3 +65,20 @@ def test_coco_names_match_the_official_annotations(shared_dir):
     with open(path) as f:
         categories = sorted(json.load(f)["categories"], key=lambda c: c["id"])
     assert [c["name"] for c in categories] == list(COCO_CLASSES)
+
+
+def test_preset_of_a_trained_model_keeps_no_optimizer_state(tmp_path, tiny_batch):
+    import h5py
+
+    images, labels = tiny_batch
+    model = km.BinaryRelevance(num_classes=20, **TINY)
+    model.compile(optimizer="adam")
+    model.fit(images, labels, epochs=1, verbose=0)
+    preset = str(tmp_path / "preset")
+    model.save_to_preset(preset)
+    with h5py.File(os.path.join(preset, "model.weights.h5")) as f:
+        assert "optimizer" not in f and "backbone" in f
+    loaded = km.BinaryRelevance.from_preset(preset)
+    np.testing.assert_allclose(
+        loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6
+    )

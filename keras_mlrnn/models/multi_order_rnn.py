@@ -109,9 +109,8 @@ class MultiOrderRNN(MultiLabelModel):
 
     def compute_method_loss(self, y_true, outputs, sample_weight=None):
         y_true = ops.cast(y_true, "float32")
-        per_image = self.multi_order_loss.call(
-            y_true, outputs["step_logits"]
-        )  # see CoarseToFineRNN
+        # `.call`: per-image values, the batch mean ours (see CoarseToFineRNN).
+        per_image = self.multi_order_loss.call(y_true, outputs["step_logits"])
         loss = weighted_batch_mean(per_image, sample_weight)
         if self.confidence_loss_weight:
             bce = keras.losses.binary_crossentropy(
