@@ -143,7 +143,7 @@ def _predict(args):
             f"exist for {', '.join(visualize.SUPPORTED)}."
         )
     images = read_images(args.images, model.image_size)
-    predicted = model.predict_labels(images)
+    predicted = model.predict_labels(images, top=args.top)
     if args.json:
         print(
             json.dumps(
@@ -279,6 +279,13 @@ def build_parser():
     pred.add_argument("--method", default=None, help="method of a built-in --preset")
     pred.add_argument("--model", default=None, help="a .keras file or a run directory")
     pred.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    pred.add_argument(
+        "--top",
+        type=int,
+        default=None,
+        metavar="K",
+        help="print the K highest-scoring classes instead of the method's decision",
+    )
     pred.add_argument(
         "--save-attention", default=None, metavar="DIR", help="write attention PNGs there"
     )

@@ -78,6 +78,10 @@ def test_predict_errors(tmp_path, capsys):
     assert main(["predict", "--preset", preset, *photos]) == 0  # the table: path, labels
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split()[0] for line in lines] == photos
+    assert main(["predict", "--preset", preset, *photos, "--top", "2", "--json"]) == 0
+    for entry in json.loads(capsys.readouterr().out):
+        scores = [label["score"] for label in entry["labels"]]
+        assert len(scores) == 2 and scores[0] >= scores[1]
     assert main(["predict", "--preset", preset, photos[0], "--save-attention", "x"]) == 2
     assert "BinaryRelevance has no attention" in capsys.readouterr().err
     assert main(["predict", "--preset", "scenes", photos[0]]) == 2

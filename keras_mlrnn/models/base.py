@@ -300,20 +300,26 @@ class MultiLabelModel(keras.Model):
         sets = self.predict_with("decode_sets", x, batch_size, verbose, **kwargs)
         return np.asarray(sets, dtype=np.float32)
 
-    def predict_labels(self, x, batch_size=None):
+    def predict_labels(self, x, batch_size=None, top=None):
         """The predicted label set of each image by name, most confident first.
 
         Args:
             x: uint8 images `(N, S, S, 3)` (e.g. from
                 `keras_mlrnn.images.read_images`) or a dataset of images.
             batch_size: int or None.
+            top: int or None. Instead of the method's decision
+                (`predict_sets`), the `top` highest-scoring classes.
 
         Returns:
             list of N lists of `(class_name, score)`; unnamed classes are
             called "class_<i>".
         """
         scores = self.predict(x, batch_size=batch_size, verbose=0)
-        sets = self.predict_sets(x, batch_size=batch_size)
+        if top is None:
+            sets = self.predict_sets(x, batch_size=batch_size)
+        else:
+            sets = np.zeros_like(scores)
+            np.put_along_axis(sets, np.argsort(-scores, axis=1)[:, :top], 1.0, axis=1)
         names = self.class_names or [f"class_{i}" for i in range(self.num_classes)]
         result = []
         for row_scores, row_set in zip(scores, sets):
