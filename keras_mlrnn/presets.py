@@ -40,6 +40,50 @@ def weights_search_path():
     return roots
 
 
+REMOTE_PREFIXES = ("http://", "https://", "file://", "hf://")
+
+
+def _find_preset_dir(root):
+    """The folder under `root` (itself included) that holds a `config.json`."""
+    for folder, _, files in sorted(os.walk(root)):
+        if CONFIG_FILE in files:
+            return folder
+    raise FileNotFoundError(f"No {CONFIG_FILE} inside the downloaded preset {root}.")
+
+
+def fetch_preset(handle, cache_dir=None):
+    """Downloads a remote preset with `keras.utils.get_file`; returns the local directory.
+
+    Args:
+        handle: str. An archive URL (`https://.../preset.tar.gz` or `.zip`,
+            also `file://`), a folder URL ending in "/" holding the three
+            preset files, or a Hugging Face handle `hf://owner/repo` (its
+            main branch's files).
+        cache_dir: str or None. Keras' cache folder (default `$KERAS_HOME`
+            or `~/.keras`); files land in `keras_mlrnn_presets/`.
+
+    Returns:
+        str, a preset directory.
+    """
+    if handle.startswith("hf://"):
+        handle = f"https://huggingface.co/{handle[len('hf://') :].strip('/')}/resolve/main/"
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in handle.split("://", 1)[1])
+    if handle.endswith("/"):
+        for file in (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE):
+            path = keras.utils.get_file(
+                fname=file,
+                origin=handle + file,
+                cache_dir=cache_dir,
+                cache_subdir=os.path.join("keras_mlrnn_presets", name),
+            )
+        return os.path.dirname(path)
+    path = keras.utils.get_file(
+        fname=name, origin=handle, extract=True, cache_dir=cache_dir,
+        cache_subdir="keras_mlrnn_presets",
+    )  # fmt: skip
+    return _find_preset_dir(path if os.path.isdir(path) else os.path.dirname(path))
+
+
 def _cli_name(cls):
     from keras_mlrnn.models import MODELS
 
@@ -146,9 +190,10 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
     """Builds the model a preset describes.
 
     Args:
-        preset: str. A preset directory, or a built-in preset name ("coco",
+        preset: str. A preset directory, a built-in preset name ("coco",
             "voc2007", "nuswide", "scenes": the paper's configuration for the
-            class, weights from `weights_search_path()`).
+            class, weights from `weights_search_path()`), or a URL / hub
+            handle (`https://...tar.gz`, `hf://owner/repo`; see `fetch_preset`).
         cls: the class asked for (e.g. `km.BinaryRelevance`) or None for
             whatever class the preset holds.
         load_weights: bool. Load and verify the weights. Defaults to True.
@@ -157,6 +202,8 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
     Returns:
         A built model.
     """
+    if preset.startswith(REMOTE_PREFIXES):
+        preset = fetch_preset(preset)
     if not os.path.isdir(preset):
         if cls is None:
             raise ValueError(f"Unknown preset directory {preset!r}.")

@@ -82,3 +82,22 @@ def test_preset_of_a_trained_model_keeps_no_optimizer_state(tmp_path, tiny_batch
     np.testing.assert_allclose(
         loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6
     )
+
+
+def test_preset_from_an_archive_url(tmp_path, monkeypatch, tiny_batch):
+    import tarfile
+
+    images, _ = tiny_batch
+    model = km.CoarseToFineRNN(num_classes=20, steps=2, **TINY)
+    model.save_to_preset(str(tmp_path / "my_preset"))
+    archive = tmp_path / "my_preset.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "my_preset", arcname="my_preset")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "cache"))  # no network: a file:// URL
+    loaded = km.CoarseToFineRNN.from_preset(archive.as_uri())
+    np.testing.assert_allclose(
+        loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6
+    )
+    folder_url = (tmp_path / "my_preset").as_uri() + "/"  # a folder of the three files
+    again = km.presets.load_preset(folder_url)
+    assert type(again) is km.CoarseToFineRNN and again.steps == 2
