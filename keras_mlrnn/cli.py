@@ -1,4 +1,4 @@
-"""The `keras-mlrnn` command: `train`, `evaluate`, `predict`, `compare` and `data stats`.
+"""The `keras-mlrnn` command: `train`, `evaluate`, `predict`, `compare`, `benchmark`, `data stats`.
 
 Examples:
     keras-mlrnn train                      # scenes data, tiny backbone, default method
@@ -9,6 +9,7 @@ Examples:
     keras-mlrnn evaluate runs/br           # or a .keras file
     keras-mlrnn predict --preset scenes --method order-free-rnn photo.jpg --save-attention out/
     keras-mlrnn compare --seeds 0 1 2 --ablations --out runs/compare
+    keras-mlrnn benchmark --backbone resnet50 --batch-sizes 64 128   # images/s vs BR
     keras-mlrnn data stats --dataset voc2007 --data-dir /data/VOCdevkit
 """
 
@@ -291,6 +292,13 @@ def build_parser():
     )
     pred.set_defaults(func=_predict)
 
+    bench = sub.add_parser(
+        "benchmark",
+        help="train / inference images/s and memory of each method vs BinaryRelevance",
+        add_help=False,
+    )
+    bench.add_argument("arguments", nargs="*", help="see keras-mlrnn benchmark --help")
+
     comp = sub.add_parser("compare", help="train several methods over seeds, one table")
     comp.add_argument("--models", nargs="+", default=sorted(MODELS), help="specs, name[:k=v,...]")
     comp.add_argument("--ablations", action="store_true", help="add the papers' ablations")
@@ -332,8 +340,13 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the `keras-mlrnn` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["benchmark"]:  # its own parser: argparse drops "--flags" after a REMAINDER
+        from keras_mlrnn.benchmark import main as benchmark_main
+
+        return benchmark_main(argv[1:])
     args = build_parser().parse_args(argv)
-    args.command_line = " ".join(["keras-mlrnn"] + list(sys.argv[1:] if argv is None else argv))
+    args.command_line = " ".join(["keras-mlrnn"] + argv)
     try:
         return args.func(args)
     except (FileExistsError, FileNotFoundError, ValueError, FloatingPointError) as e:

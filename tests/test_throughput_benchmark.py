@@ -1,16 +1,14 @@
-"""The CPU smoke run of benchmarks/throughput.py (issue 12's GPU benchmark, tiny settings)."""
+"""The CPU smoke run of `keras-mlrnn benchmark` (issue 12's GPU benchmark, tiny settings)."""
 
 import json
 import os
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 def test_throughput_benchmark_smoke(tmp_path):
     out = tmp_path / "throughput.json"
-    command = [sys.executable, os.path.join(ROOT, "benchmarks", "throughput.py")]
+    command = [sys.executable, "-m", "keras_mlrnn.cli", "benchmark"]
     command += ["--backbone", "tiny", "--image-size", "32", "--batch-sizes", "4", "--steps", "2"]
     command += ["--warmup", "1", "--precision", "float32", "--methods", "coarse-to-fine-rnn"]
     command += ["--json", str(out)]
