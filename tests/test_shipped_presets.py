@@ -71,3 +71,15 @@ def test_presets_install_from_a_regular_wheel(tmp_path):
         assert files == ["config.json", "metadata.json", "model.weights.h5"], name
         size = os.path.getsize(installed / name / "model.weights.h5")
         assert size < 20 * 2**20, f"{name}: {size} bytes"
+
+
+def test_pyproject_lists_every_package():
+    import tomllib
+
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        listed = set(tomllib.load(f)["tool"]["setuptools"]["packages"])
+    found = {"keras_mlrnn.weights"}
+    for folder, _, files in os.walk(os.path.join(ROOT, "keras_mlrnn")):
+        if "__init__.py" in files:
+            found.add(os.path.relpath(folder, ROOT).replace(os.sep, "."))
+    assert listed == found  # a package missing here would be missing from the wheel
