@@ -4,7 +4,8 @@ For each method and batch size, in a fresh subprocess (so peak memory is the
 method's own): build the model on the backbone with the dtype policy, run
 `fit` on synthetic uint8 images (warm-up, then timed steps: images/s),
 `predict_sets` (decoding included, beam size `--beam-size` where the method
-beams: images/s), and read the peak device memory. Prints a table with the
+beams: images/s), read the peak device memory (host peak RSS on CPU) and,
+on JAX, count XLA compilations during the timed steps (should be 0). Prints a table with the
 ratios method / BinaryRelevance and writes JSON.
 
     # the GPU measurement of issue 12 (JAX, bf16, ResNet-50, 224 px):
@@ -58,6 +59,24 @@ def _peak_memory_bytes():
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
+class _CompileCounter:
+    """Counts XLA backend compilations on JAX (None elsewhere): 0 after warm-up is the goal."""
+
+    def __init__(self):
+        import keras
+
+        self.count = None
+        if keras.backend.backend() == "jax":
+            import jax.monitoring
+
+            self.count = 0
+            jax.monitoring.register_event_duration_secs_listener(self._listen)
+
+    def _listen(self, event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            self.count += 1
+
+
 def measure(method, batch, args):
     """Measures one method at one batch size in this process; returns a dict."""
     import keras
@@ -77,11 +96,13 @@ def measure(method, batch, args):
     labels = (rng.random((len(images), args.num_classes)) < 3 / args.num_classes).astype("float32")
     model.adapt(labels)
     warm = batch * args.warmup
+    compiles = _CompileCounter()
     model.fit(images[:warm], labels[:warm], batch_size=batch, epochs=1, verbose=0)
+    model.predict_sets(images[:warm], batch_size=batch)
+    warm_compiles = compiles.count
     start = time.perf_counter()
     model.fit(images, labels, batch_size=batch, epochs=1, verbose=0)
     train_seconds = time.perf_counter() - start
-    model.predict_sets(images[:warm], batch_size=batch)
     start = time.perf_counter()
     model.predict_sets(images, batch_size=batch)
     infer_seconds = time.perf_counter() - start
@@ -93,14 +114,16 @@ def measure(method, batch, args):
         "peak_memory_bytes": _peak_memory_bytes(),
         "backend": keras.backend.backend(),
         "parameters": int(model.count_params()),
+        # XLA compilations during the timed steps (JAX only; None elsewhere).
+        "compiles_after_warmup": None if compiles.count is None else compiles.count - warm_compiles,
     }
 
 
 def _table(results):
     base = {r["batch"]: r for r in results if r["method"] == "binary-relevance"}
     lines = [
-        "| method | batch | train img/s | x BR | infer img/s | x BR | peak MiB | x BR |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | batch | train img/s | x BR | infer img/s | x BR | peak MiB | x BR | compiles |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         b = base.get(r["batch"])
@@ -111,7 +134,7 @@ def _table(results):
             f"| {r['method']} | {r['batch']} | {r['train_images_per_s']:.1f} | "
             f"{ratio('train_images_per_s')} | {r['infer_images_per_s']:.1f} | "
             f"{ratio('infer_images_per_s')} | {r['peak_memory_bytes'] / 2**20:.0f} | "
-            f"{ratio('peak_memory_bytes')} |"
+            f"{ratio('peak_memory_bytes')} | {r['compiles_after_warmup']} |"
         )
     return "\n".join(lines)
 

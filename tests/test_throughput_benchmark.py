@@ -15,7 +15,7 @@ def test_throughput_benchmark_smoke(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "| coarse-to-fine-rnn | 4 |" in result.stdout
+    assert "| coarse-to-fine-rnn | 4 |" in result.stdout and "| compiles |" in result.stdout
     rows = json.loads(out.read_text())["results"]
     assert [r["method"] for r in rows] == ["binary-relevance", "coarse-to-fine-rnn"]
     base, method = rows
