@@ -11,7 +11,7 @@ from keras_mlrnn.data import SCENE_CLASS_NAMES, load_scenes
 
 TINY = dict(num_classes=20, backbone="tiny", image_size=32, class_names=list(SCENE_CLASS_NAMES))
 SMALL_HEADS = {
-    km.OrderFreeRNN: dict(attention_units=16, lstm_units=16, hidden_units=16),
+    km.OrderFreeRNN: dict(attention_units=16, lstm_units=16, hidden_units=16, max_length=3),
     km.CoarseToFineRNN: dict(),
     km.RegionAttentionRNN: dict(hidden_units=16, lstm_units=16),
 }
@@ -49,7 +49,7 @@ def test_predict_prints_labels_and_draws_attention(cls, tmp_path, capsys):
 
 def test_explanations_are_distributions_and_boxes(tiny_batch):
     images, _ = tiny_batch
-    ofr = km.OrderFreeRNN(**TINY, **SMALL_HEADS[km.OrderFreeRNN], max_length=3)
+    ofr = km.OrderFreeRNN(**TINY, **SMALL_HEADS[km.OrderFreeRNN])
     out = visualize.explain(ofr, images)
     assert out["attention"].shape == (6, ofr.decode_length, 4, 4)
     np.testing.assert_allclose(out["attention"].sum(axis=(2, 3)), 1.0, atol=1e-5)
