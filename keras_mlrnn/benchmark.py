@@ -119,22 +119,33 @@ def measure(method, batch, args):
     }
 
 
-def _table(results):
+RATIO_KEYS = ("train_images_per_s", "infer_images_per_s", "peak_memory_bytes")
+
+
+def _add_ratios(results):
+    """Adds `<key>_ratio` = value / BinaryRelevance's at the same batch (None without one)."""
     base = {r["batch"]: r for r in results if r["method"] == "binary-relevance"}
+    for r in results:
+        b = base.get(r["batch"])
+        for key in RATIO_KEYS:
+            r[f"{key}_ratio"] = r[key] / b[key] if b else None
+
+
+def _table(results):
+    """Markdown table of results that went through `_add_ratios`."""
     lines = [
         "| method | batch | train img/s | x BR | infer img/s | x BR | peak MiB | x BR | compiles |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        b = base.get(r["batch"])
-        for key in ("train_images_per_s", "infer_images_per_s", "peak_memory_bytes"):
-            r[f"{key}_ratio"] = r[key] / b[key] if b else None
-        ratio = lambda key: f"{r[key + '_ratio']:.3f}" if b else "-"  # noqa: E731
+        ratio = {
+            k: "-" if r[f"{k}_ratio"] is None else f"{r[f'{k}_ratio']:.3f}" for k in RATIO_KEYS
+        }
         lines.append(
             f"| {r['method']} | {r['batch']} | {r['train_images_per_s']:.1f} | "
-            f"{ratio('train_images_per_s')} | {r['infer_images_per_s']:.1f} | "
-            f"{ratio('infer_images_per_s')} | {r['peak_memory_bytes'] / 2**20:.0f} | "
-            f"{ratio('peak_memory_bytes')} | {r['compiles_after_warmup']} |"
+            f"{ratio['train_images_per_s']} | {r['infer_images_per_s']:.1f} | "
+            f"{ratio['infer_images_per_s']} | {r['peak_memory_bytes'] / 2**20:.0f} | "
+            f"{ratio['peak_memory_bytes']} | {r['compiles_after_warmup']} |"
         )
     return "\n".join(lines)
 
@@ -176,6 +187,7 @@ def main(argv=None):
                 raise SystemExit(f"{method} at batch {batch} failed:\n{result.stderr[-3000:]}")
             results.append(json.loads(result.stdout.strip().splitlines()[-1]))
             print(f"{method} batch {batch}: {results[-1]['train_images_per_s']:.1f} img/s train")
+    _add_ratios(results)
     table = _table(results)
     print(table)
     if args.json:

@@ -24,21 +24,32 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ logs
 
 def parse_model_args(items):
     """`["use_attention=false", "label_order=rare_first"]` -> dict (JSON values, else strings)."""
+    from keras_mlrnn.compare import parse_value
+
     parsed = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ValueError(f"--model-arg expects KEY=VALUE, got {item!r}.")
-        try:
-            parsed[key] = json.loads(value)
-        except json.JSONDecodeError:
-            parsed[key] = value
+        parsed[key] = parse_value(value)
     return parsed
 
 
 def optional_path(value):
     """`--backbone-weights none` -> None (random initialisation); anything else unchanged."""
     return None if value.lower() == "none" else value
+
+
+def _training_options(args):
+    """The `keras_mlrnn.runs.train` options given on the command line (unset ones left out)."""
+    from keras_mlrnn import runs
+
+    options = {
+        key: getattr(args, key) for key in runs.DEFAULTS if getattr(args, key, None) is not None
+    }
+    if args.model_arg:
+        options["model_args"] = parse_model_args(args.model_arg)
+    return options
 
 
 def _train(args):
@@ -48,11 +59,7 @@ def _train(args):
     run_dir = args.resume or args.run_dir
     if run_dir is None:
         run_dir = os.path.join("runs", f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
-    options = {
-        key: getattr(args, key) for key in runs.DEFAULTS if getattr(args, key, None) is not None
-    }
-    if args.model_arg:
-        options["model_args"] = parse_model_args(args.model_arg)
+    options = _training_options(args)
     print(f"Run directory: {run_dir}")
     result = runs.train(
         run_dir,
@@ -170,16 +177,10 @@ def _predict(args):
 
 
 def _compare(args):
-    from keras_mlrnn import compare, runs
+    from keras_mlrnn import compare
 
     models = list(args.models) + (list(compare.ABLATIONS) if args.ablations else [])
-    options = {
-        key: getattr(args, key)
-        for key in runs.DEFAULTS
-        if key not in ("model", "model_args") and getattr(args, key, None) is not None
-    }
-    if args.model_arg:
-        options["model_args"] = parse_model_args(args.model_arg)
+    options = _training_options(args)
     summary = compare.compare(
         args.out, models, seeds=args.seeds, command=args.command_line, **options
     )
@@ -212,6 +213,36 @@ def _add_data_arguments(parser, default_dataset=None):
     parser.add_argument("--csv", default=None, help="labels CSV for --dataset csv")
 
 
+def _add_training_options(parser):
+    """The options `train` and `compare` share: data, backbone, budget, model arguments."""
+    _add_data_arguments(parser)
+    parser.add_argument("--backbone", default=None, help="tiny (default), resnet50, ...")
+    parser.add_argument(
+        "--backbone-weights",
+        default=None,
+        type=optional_path,
+        help="None (default), imagenet, a .weights.h5 path, or a trained model "
+        "(preset dir / .keras file) whose backbone is copied",
+    )
+    parser.add_argument("--image-size", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--clipnorm", type=float, default=None, help="clip each gradient's norm")
+    parser.add_argument("--train-size", type=int, default=None, help="images in the train split")
+    parser.add_argument("--val-size", type=int, default=None)
+    parser.add_argument("--test-size", type=int, default=None)
+    parser.add_argument("--top-k", type=int, default=None, help="k of the top-k table row")
+    parser.add_argument(
+        "--model-arg",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="extra constructor argument, VALUE parsed as JSON (e.g. use_attention=false); "
+        "in compare, for every model (a spec's own arguments win)",
+    )
+
+
 def build_parser():
     """The argument parser of `keras-mlrnn`."""
     from keras_mlrnn.models import DEFAULT_MODEL, MODELS
@@ -221,32 +252,8 @@ def build_parser():
 
     train = sub.add_parser("train", help="train a model into a run directory")
     train.add_argument("--model", choices=sorted(MODELS), default=DEFAULT_MODEL)
-    _add_data_arguments(train)
-    train.add_argument("--backbone", default=None, help="tiny (default), resnet50, ...")
-    train.add_argument(
-        "--backbone-weights",
-        default=None,
-        type=optional_path,
-        help="None (default), imagenet, a .weights.h5 path, or a trained model "
-        "(preset dir / .keras file) whose backbone is copied",
-    )
-    train.add_argument("--image-size", type=int, default=None)
-    train.add_argument("--epochs", type=int, default=None)
-    train.add_argument("--batch-size", type=int, default=None)
-    train.add_argument("--learning-rate", type=float, default=None)
+    _add_training_options(train)
     train.add_argument("--seed", type=int, default=None)
-    train.add_argument("--clipnorm", type=float, default=None, help="clip each gradient's norm")
-    train.add_argument("--train-size", type=int, default=None, help="images in the train split")
-    train.add_argument("--val-size", type=int, default=None)
-    train.add_argument("--test-size", type=int, default=None)
-    train.add_argument("--top-k", type=int, default=None, help="k of the top-k table row")
-    train.add_argument(
-        "--model-arg",
-        action="append",
-        default=None,
-        metavar="KEY=VALUE",
-        help="extra constructor argument, VALUE parsed as JSON (e.g. use_attention=false)",
-    )
     train.add_argument(
         "--checkpoint-steps",
         type=int,
@@ -304,28 +311,7 @@ def build_parser():
     comp.add_argument("--ablations", action="store_true", help="add the papers' ablations")
     comp.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     comp.add_argument("--out", default="runs/compare", help="runs and tables (resumable)")
-    _add_data_arguments(comp)
-    comp.add_argument("--backbone-weights", type=optional_path, default=None)
-    comp.add_argument(
-        "--model-arg",
-        action="append",
-        default=None,
-        metavar="KEY=VALUE",
-        help="constructor argument for every model (a spec's own arguments win)",
-    )
-    for flag, kind in (
-        ("--clipnorm", float),
-        ("--backbone", str),
-        ("--image-size", int),
-        ("--epochs", int),
-        ("--batch-size", int),
-        ("--learning-rate", float),
-        ("--train-size", int),
-        ("--val-size", int),
-        ("--test-size", int),
-        ("--top-k", int),
-    ):
-        comp.add_argument(flag, type=kind, default=None)
+    _add_training_options(comp)
     comp.set_defaults(func=_compare)
 
     data = sub.add_parser("data", help="inspect a data set")

@@ -39,6 +39,14 @@ ABLATIONS = (
 )
 
 
+def parse_value(text):
+    """A constructor argument from text: JSON (`false`, `0.1`, `[1, 2]`), else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 def parse_spec(spec):
     """`"name:key=value,key=value"` -> (name, {key: JSON value or string})."""
     name, _, arguments = spec.partition(":")
@@ -47,10 +55,7 @@ def parse_spec(spec):
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"Bad model spec {spec!r}: expected key=value after ':'.")
-        try:
-            args[key] = json.loads(value)
-        except json.JSONDecodeError:
-            args[key] = value
+        args[key] = parse_value(value)
     return name, args
 
 

@@ -36,12 +36,9 @@ def local_devices():
     if keras.backend.backend() == "jax":
         import jax
 
-        accelerators = [d for d in jax.devices() if d.platform != "cpu"]
-        return (
-            keras.distribution.list_devices("gpu")
-            if accelerators
-            else (keras.distribution.list_devices("cpu"))
-        )
+        if any(d.platform != "cpu" for d in jax.devices()):
+            return keras.distribution.list_devices("gpu")
+        return keras.distribution.list_devices("cpu")
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 

@@ -222,8 +222,7 @@ class MultiLabelModel(keras.Model):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if y is None or isinstance(x, dict):
             return data
-        classes = y.shape[-1] if len(y.shape) else None
-        if len(y.shape) != 2 or (classes is not None and classes != self.num_classes):
+        if len(y.shape) != 2 or y.shape[-1] not in (None, self.num_classes):
             raise ValueError(
                 f"{type(self).__name__} has num_classes={self.num_classes}, but the labels have "
                 f"shape {tuple(y.shape)}; expected (batch, {self.num_classes})."

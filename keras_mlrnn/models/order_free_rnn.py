@@ -274,7 +274,10 @@ class OrderFreeRNN(MultiLabelModel):
     # ------------------------------------------------------ user helpers
     def attention_batch(self, images):
         """Attention weights `(B, T, h, w)` of the greedy path for one batch."""
-        weights = self.greedy_loop(images, training=False)["attention"]
+        return self._as_maps(self.greedy_loop(images, training=False)["attention"])
+
+    def _as_maps(self, weights):
+        """Attention weights `(B, T, h * w)` -> maps `(B, T, h, w)` on the feature grid."""
         height, width = self.backbone.output_shape[1:3]
         return ops.reshape(weights, (-1, self.decode_length, height, width))
 
@@ -289,9 +292,8 @@ class OrderFreeRNN(MultiLabelModel):
         probs = ops.sigmoid(out["step_logits"])
         labels = ops.cast(out["labels"], "int32")
         picked = ops.take_along_axis(probs, labels[..., None], axis=-1)[..., 0]
-        height, width = self.backbone.output_shape[1:3]
-        attention = ops.reshape(out["attention"], (-1, self.decode_length, height, width))
-        return {"attention": ops.cast(attention, "float32"), "labels": labels, "scores": picked}
+        attention = ops.cast(self._as_maps(out["attention"]), "float32")
+        return {"attention": attention, "labels": labels, "scores": picked}
 
     def attention_maps(self, x, batch_size=None):
         """Per-step attention maps `(N, T, h, w)` (numpy), for visualisation.
