@@ -63,7 +63,10 @@ def beam_search(
 
     Args:
         step_fn: callable `(tokens (N,), state, step) -> (log_probs (N, V), state)`
-            with `N = B * beam_size`; `state` is any nest of `(N, ...)` tensors.
+            with `N = B * beam_size`; `state` is any nest of `(N, ...)` tensors,
+            reordered with the beams at every step. Per-image constants
+            (image features) belong outside it: tile them once with
+            `tile_beams` and let `step_fn` capture them.
         initial_state: nest of `(B, ...)` tensors, the state before step 0
             (B may be dynamic).
         num_tokens: int. V, the vocabulary size (including END, if any).

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from keras_mlrnn.decoding import beam_search, path_to_multi_hot
+from keras_mlrnn.decoding import beam_search, path_to_multi_hot, tile_beams
 from keras_mlrnn.layers import LabelEmbedding
 from keras_mlrnn.models.base import MultiLabelModel, top_k_mask, weighted_batch_mean
 
@@ -246,13 +246,16 @@ class CNNRNN(MultiLabelModel):
         batch = ops.shape(image_embedding)[0]
         zeros = ops.zeros((batch, self.lstm_units), dtype=self.compute_dtype)
 
+        # The same for all beams of an image: tiled once, not reordered each step.
+        image_beams = tile_beams(image_embedding, self.beam_size)
+
         def step_fn(tokens, state, step):
-            logits, h, c = self._step(tokens, state["h"], state["c"], state["image"], training)
-            return ops.log_softmax(logits, axis=-1), {"h": h, "c": c, "image": state["image"]}
+            logits, h, c = self._step(tokens, state["h"], state["c"], image_beams, training)
+            return ops.log_softmax(logits, axis=-1), {"h": h, "c": c}
 
         best = beam_search(
             step_fn,
-            {"h": zeros, "c": zeros, "image": image_embedding},
+            {"h": zeros, "c": zeros},
             num_tokens=self.num_classes + 1,
             end_token=self.end_token,
             start_token=self.start_token,

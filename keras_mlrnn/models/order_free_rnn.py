@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from keras_mlrnn.decoding import beam_search, path_to_multi_hot
+from keras_mlrnn.decoding import beam_search, path_to_multi_hot, tile_beams
 from keras_mlrnn.layers import CandidatePoolMask, SoftAttention
 from keras_mlrnn.metrics import multilabel_report
 from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
@@ -213,19 +213,21 @@ class OrderFreeRNN(MultiLabelModel):
         h, c = self._initial_state(pooled)
         v_prob = ops.sigmoid(ops.cast(prob_logits, "float32"))
         state = {"h": h, "c": c, "v_pred": v_prob, "chosen": ops.zeros_like(v_prob)}
-        state["features"] = features
-        state["pooled"] = pooled
+        # The image's regions are the same for all its beams: tiled once here,
+        # not carried in the state that the search reorders at every step.
+        features = tile_beams(features, self.beam_size)
+        pooled = tile_beams(pooled, self.beam_size)
         if projected is not None:
-            state["projected"] = projected
+            projected = tile_beams(projected, self.beam_size)
 
         def step_fn(tokens, state, step):
             state = dict(state)
             if step > 0:  # the label chosen at the previous step joins y~
                 state["chosen"] = state["chosen"] + ops.one_hot(tokens, self.num_classes)
             logits, _, h, c = self._step(
-                state["features"],
-                state.get("projected"),
-                state["pooled"],
+                features,
+                projected,
+                pooled,
                 state["v_pred"],
                 state["chosen"],
                 state["h"],
