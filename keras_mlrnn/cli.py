@@ -229,6 +229,14 @@ def _add_training_options(parser):
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--clipnorm", type=float, default=None, help="clip each gradient's norm")
+    parser.add_argument(
+        "--warmup-epochs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="order-free-rnn, multi-order-rnn: the first N epochs train only the CNN and its "
+        "confidence head (the papers' first stage); in compare, other methods train as usual",
+    )
     parser.add_argument("--train-size", type=int, default=None, help="images in the train split")
     parser.add_argument("--val-size", type=int, default=None)
     parser.add_argument("--test-size", type=int, default=None)

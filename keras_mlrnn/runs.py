@@ -55,6 +55,7 @@ DEFAULTS = {
     "checkpoint_steps": None,
     "distribute": None,
     "clipnorm": None,
+    "warmup_epochs": None,
 }
 
 
@@ -184,6 +185,26 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             )
 
 
+def training_phases(model, epochs, warmup_epochs=None):
+    """The `(stage, until_epoch)` fits of a run: `[(None, epochs)]` without a warm-up.
+
+    With `warmup_epochs` N: `[("features", N), (model.stage, epochs)]`, for
+    models that train in stages (those with `set_stage`).
+    """
+    if not warmup_epochs:
+        return [(None, epochs)]
+    if not hasattr(model, "set_stage"):
+        raise ValueError(
+            f"warmup_epochs needs a method trained in stages (order-free-rnn, multi-order-rnn); "
+            f"{type(model).__name__} has none."
+        )
+    if not 0 < warmup_epochs < epochs:
+        raise ValueError(
+            f"warmup_epochs ({warmup_epochs}) must lie between 1 and epochs - 1 ({epochs - 1})."
+        )
+    return [("features", warmup_epochs), (model.stage, epochs)]
+
+
 def _name_unreadable_images(error, splits):
     """After an image-decoding failure in tf.data, raises a ValueError naming the files.
 
@@ -219,6 +240,10 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             backbone, backbone_weights, image_size, epochs, batch_size,
             learning_rate, seed, train/val/test_size, top_k;
             clipnorm: clip each gradient's norm;
+            warmup_epochs: for methods trained in stages (order-free-rnn,
+            multi-order-rnn), the first N of `epochs` train only the CNN and
+            its confidence head (stage "features"), the rest the model's own
+            stage (default "joint"): the papers' two steps in one run;
             model_args: dict of extra constructor arguments, e.g.
             {"use_attention": False};
             save_preset: a directory to write the best model to as a preset;
@@ -289,16 +314,23 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             **(config.get("model_args") or {}),
         )
         model.adapt(train_split.labels)
+        phases = training_phases(model, config["epochs"], config.get("warmup_epochs"))
         optimizer = keras.optimizers.Adam(config["learning_rate"], clipnorm=config.get("clipnorm"))
         model.compile(optimizer=optimizer)
         try:
-            model.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=config["epochs"],
-                callbacks=callbacks,
-                verbose=verbose,
-            )
+            for stage, until_epoch in phases:
+                if stage is not None:
+                    model.set_stage(stage)
+                # After a phase, or on --resume, BackupAndRestore starts the
+                # next fit at the checkpoint's epoch (a phase already done runs
+                # no epoch).
+                model.fit(
+                    train_ds,
+                    validation_data=val_ds,
+                    epochs=until_epoch,
+                    callbacks=callbacks,
+                    verbose=verbose,
+                )
         except Exception as error:
             _name_unreadable_images(error, splits)
             raise
@@ -307,8 +339,12 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
         raise RuntimeError(f"Training produced no model: {model_path} was never written.")
 
     best = keras.saving.load_model(model_path)
+    changed = False
+    if phases[-1][0] is not None and best.stage != phases[-1][0]:
+        best.set_stage(phases[-1][0])  # the best epoch fell in the warm-up
+        changed = True
     tuning = best.tune(val_split.dataset(size, batch), val_split.labels)
-    if tuning is not None:
+    if tuning is not None or changed:
         best.save(model_path)  # keep the tuned decision parameters
     reports = evaluate_model(best, test_split, top_k=config["top_k"])
     result = {

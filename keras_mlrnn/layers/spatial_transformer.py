@@ -61,8 +61,10 @@ class SpatialTransformer(keras.layers.Layer):
         x0 = ops.floor(px)
         y0 = ops.floor(py)
         wx1, wy1 = px - x0, py - y0
-        flat = ops.reshape(feature_map, (-1, height * width, depth))
-        output = 0.0
+        # The bilinear read as a matmul: `sampling[b, target, source]` holds
+        # the weight of each source pixel, so the forward and backward passes
+        # are dense products (no gather, no scatter-add in the gradient).
+        sampling = 0.0
         for dy, wy in ((0.0, 1.0 - wy1), (1.0, wy1)):
             for dx, wx in ((0.0, 1.0 - wx1), (1.0, wx1)):
                 xs, ys = x0 + dx, y0 + dy
@@ -73,9 +75,10 @@ class SpatialTransformer(keras.layers.Layer):
                 xi = ops.cast(ops.clip(xs, 0, width - 1), "int32")
                 yi = ops.cast(ops.clip(ys, 0, height - 1), "int32")
                 index = ops.reshape(yi[:, :, None] * width + xi[:, None, :], (-1, out_h * out_w))
-                values = ops.take_along_axis(flat, index[:, :, None], axis=1)
-                weight = ops.reshape(ops.cast(weight, values.dtype), (-1, out_h * out_w, 1))
-                output = output + weight * values
+                weight = ops.reshape(weight, (-1, out_h * out_w, 1))
+                sampling = sampling + weight * ops.one_hot(index, height * width)
+        flat = ops.reshape(feature_map, (-1, height * width, depth))
+        output = ops.matmul(ops.cast(sampling, flat.dtype), flat)
         return ops.reshape(output, (-1, out_h, out_w, depth))
 
     def compute_output_shape(self, feature_map_shape, theta_shape):

@@ -73,6 +73,19 @@ def _per_replica(loss):
     return loss
 
 
+# Training stages of the methods trained in two steps (OrderFreeRNN, MultiOrderRNN):
+# "features" trains the CNN and its confidence head only, "recurrent" the RNN on a
+# fixed CNN, "joint" both at once.
+STAGES = ("joint", "features", "recurrent")
+
+
+def check_stage(stage):
+    """Returns `stage`, or raises a ValueError naming the known stages."""
+    if stage not in STAGES:
+        raise ValueError(f"Unknown stage {stage!r}; expected one of {STAGES}.")
+    return stage
+
+
 def top_k_mask(scores, k):
     """Boolean `(B, C)`: scores at or above each row's k-th largest (ties kept)."""
     kth = ops.top_k(scores, k=min(int(k), scores.shape[-1]))[0][:, -1:]

@@ -5,7 +5,7 @@ from keras import layers, ops
 
 from keras_mlrnn.layers import LabelEmbedding
 from keras_mlrnn.losses import MultiOrderLoss
-from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
+from keras_mlrnn.models.base import MultiLabelModel, check_stage, weighted_batch_mean
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -20,12 +20,16 @@ class MultiOrderRNN(MultiLabelModel):
     step logits; inference max-pools the steps label-wise, applies a
     sigmoid and thresholds at 0.5 (no END token).
 
-    Decisions where the paper is silent or staged: the paper fine-tunes the
-    CNN with BCE first, then trains the LSTM. Here one `fit` does both: the
-    loss is `MultiOrderLoss + confidence_loss_weight * BCE(s^)`, with
-    gradients flowing from the LSTM into the CNN too. For the paper's two
-    stages, train a `BinaryRelevance` first, or freeze the backbone
-    (`backbone_trainable=False`) after a first fit.
+    Training stages: the paper fine-tunes the CNN with BCE first, then
+    trains the LSTM on the CNN's soft confidence. `stage` picks what `fit`
+    trains: "joint" (default: `MultiOrderLoss + confidence_loss_weight *
+    BCE(s^)`, gradients from the LSTM reaching the CNN too), "features"
+    (only the BCE of `s^`: the paper's first step) or "recurrent" (only
+    `MultiOrderLoss`, with the CNN and `s^` fixed by stop-gradient). The
+    paper's order is `set_stage("features")`, `fit`, `set_stage("recurrent")`
+    (or "joint"), `fit`; `keras_mlrnn.runs.train(warmup_epochs=N)` does it
+    in one run. Without the first stage the LSTM can start from an almost
+    constant `s^` (every class near 0.5) and learn the label prior only.
 
     Args:
         num_classes: int. Number of labels C.
@@ -35,6 +39,7 @@ class MultiOrderRNN(MultiLabelModel):
         threshold: float. Decision threshold of `predict_sets`. Defaults to 0.5.
         confidence_loss_weight: float. Weight of the CNN head's BCE.
             Defaults to 1.0.
+        stage: str. "joint", "features" or "recurrent". Defaults to "joint".
         **kwargs: `MultiLabelModel` arguments (`backbone`, `image_size`, ...).
 
     Example:
@@ -61,9 +66,11 @@ class MultiOrderRNN(MultiLabelModel):
         embedding_dim=256,
         threshold=0.5,
         confidence_loss_weight=1.0,
+        stage="joint",
         **kwargs,
     ):
         super().__init__(num_classes, **kwargs)
+        check_stage(stage)
         if int(steps) < 1:
             raise ValueError(f"steps must be >= 1, got {steps}.")
         self.steps = int(steps)
@@ -71,6 +78,7 @@ class MultiOrderRNN(MultiLabelModel):
         self.embedding_dim = int(embedding_dim)
         self.threshold = float(threshold)
         self.confidence_loss_weight = float(confidence_loss_weight)
+        self.stage = stage
         policy = self.dtype_policy
         self.pool = layers.GlobalAveragePooling2D(dtype=policy, name="pool")
         self.confidence = layers.Dense(num_classes, dtype=policy, name="confidence")
@@ -84,9 +92,16 @@ class MultiOrderRNN(MultiLabelModel):
         self.classifier = layers.Dense(num_classes, dtype=policy, name="step_classifier")
         self.multi_order_loss = MultiOrderLoss(from_logits=True)
 
+    def set_stage(self, stage):
+        """Switches what `fit` trains: "joint", "features" or "recurrent"."""
+        self.stage = check_stage(stage)
+        self._reset_compiled()
+
     def forward(self, images, targets=None, training=False):
         pooled = self.pool(self.image_features(images, training=training))
         confidence_logits = self.confidence(pooled)
+        if self.stage == "recurrent":  # the CNN and s^ are fixed
+            confidence_logits = ops.stop_gradient(confidence_logits)
         soft_confidence = ops.sigmoid(confidence_logits)
         h = self.init_h(soft_confidence)
         c = self.init_c(soft_confidence)
@@ -109,14 +124,17 @@ class MultiOrderRNN(MultiLabelModel):
 
     def compute_method_loss(self, y_true, outputs, sample_weight=None):
         y_true = ops.cast(y_true, "float32")
-        # `.call`: per-image values, the batch mean ours (see CoarseToFineRNN).
-        per_image = self.multi_order_loss.call(y_true, outputs["step_logits"])
-        loss = weighted_batch_mean(per_image, sample_weight)
-        if self.confidence_loss_weight:
+        loss = 0.0
+        if self.stage in ("joint", "recurrent"):
+            # `.call`: per-image values, the batch mean ours (see CoarseToFineRNN).
+            per_image = self.multi_order_loss.call(y_true, outputs["step_logits"])
+            loss = loss + weighted_batch_mean(per_image, sample_weight)
+        if self.stage == "features" or (self.stage == "joint" and self.confidence_loss_weight):
             bce = keras.losses.binary_crossentropy(
                 y_true, outputs["confidence_logits"], from_logits=True
             )
-            loss = loss + self.confidence_loss_weight * weighted_batch_mean(bce, sample_weight)
+            weight = 1.0 if self.stage == "features" else self.confidence_loss_weight
+            loss = loss + weight * weighted_batch_mean(bce, sample_weight)
         return loss
 
     def decode_sets(self, images):
@@ -145,6 +163,7 @@ class MultiOrderRNN(MultiLabelModel):
                 "embedding_dim": self.embedding_dim,
                 "threshold": self.threshold,
                 "confidence_loss_weight": self.confidence_loss_weight,
+                "stage": self.stage,
             }
         )
         return config

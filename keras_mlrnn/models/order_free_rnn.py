@@ -7,9 +7,7 @@ from keras import layers, ops
 from keras_mlrnn.decoding import beam_search, path_to_multi_hot, tile_beams
 from keras_mlrnn.layers import CandidatePoolMask, SoftAttention
 from keras_mlrnn.metrics import multilabel_report
-from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
-
-STAGES = ("joint", "features", "recurrent")
+from keras_mlrnn.models.base import MultiLabelModel, check_stage, weighted_batch_mean
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -90,8 +88,7 @@ class OrderFreeRNN(MultiLabelModel):
         **kwargs,
     ):
         super().__init__(num_classes, **kwargs)
-        if stage not in STAGES:
-            raise ValueError(f"Unknown stage {stage!r}; expected one of {STAGES}.")
+        check_stage(stage)
         if not 0.0 < float(stop_threshold) <= 1.0:
             raise ValueError(f"stop_threshold must lie in (0, 1]; got {stop_threshold}.")
         self.attention_units = int(attention_units)
@@ -138,9 +135,7 @@ class OrderFreeRNN(MultiLabelModel):
 
     def set_stage(self, stage):
         """Switches what `fit` trains: "joint", "features" or "recurrent"."""
-        if stage not in STAGES:
-            raise ValueError(f"Unknown stage {stage!r}; expected one of {STAGES}.")
-        self.stage = stage
+        self.stage = check_stage(stage)
         self._reset_compiled()
 
     # ----------------------------------------------------------- the loop

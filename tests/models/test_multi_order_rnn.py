@@ -43,3 +43,53 @@ def test_step_two_reads_the_embedding_of_step_one_argmax(tiny_batch):
     )
     other, _ = model.cell(model.embedding((first + 1) % 20), state1)
     assert not np.allclose(step_logits[:, 1], ops.convert_to_numpy(model.classifier(other)))
+
+
+def test_stages_train_different_parts(tiny_batch):
+    """ "features" trains only the CNN side, "recurrent" only the LSTM side."""
+    images, targets = tiny_batch
+    model = km.MultiOrderRNN(**KWARGS, stage="features")
+    model.compile(optimizer=km.backbones.keras.optimizers.SGD(0.5), metrics=None)
+    model.build()
+    lstm_before = ops.convert_to_numpy(model.cell.weights[0])
+    head_before = ops.convert_to_numpy(model.confidence.kernel)
+    model.train_on_batch(images, targets)
+    np.testing.assert_array_equal(ops.convert_to_numpy(model.cell.weights[0]), lstm_before)
+    assert not np.array_equal(ops.convert_to_numpy(model.confidence.kernel), head_before)
+    model.set_stage("recurrent")
+    model.compile(optimizer=km.backbones.keras.optimizers.SGD(0.5), metrics=None)
+    head_before = ops.convert_to_numpy(model.confidence.kernel)
+    model.train_on_batch(images, targets)
+    np.testing.assert_array_equal(ops.convert_to_numpy(model.confidence.kernel), head_before)
+    assert not np.array_equal(ops.convert_to_numpy(model.cell.weights[0]), lstm_before)
+
+
+def test_stage_losses_are_their_parts(tiny_batch):
+    """joint = MultiOrderLoss + weight * BCE(s^); each stage keeps its own part."""
+    images, targets = tiny_batch
+    model = km.MultiOrderRNN(**KWARGS, confidence_loss_weight=0.5)
+    outputs = model.forward(images, targets)
+    step_logits = ops.convert_to_numpy(outputs["step_logits"]).astype(np.float64)
+    confidence = ops.convert_to_numpy(outputs["confidence_logits"]).astype(np.float64)
+
+    def bce(y, z):  # mean over classes of the logit BCE, per image
+        return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), axis=-1)
+
+    # MultiOrderLoss by hand: step t > 1 drops the previous step's argmax from y.
+    multi_order = np.zeros(len(targets))
+    for t in range(step_logits.shape[1]):
+        y = targets.copy()
+        if t > 0:
+            y[np.arange(len(y)), step_logits[:, t - 1].argmax(axis=1)] = 0.0
+        multi_order += bce(y, step_logits[:, t])
+    expected = {
+        "features": bce(targets, confidence).mean(),
+        "recurrent": multi_order.mean(),
+        "joint": multi_order.mean() + 0.5 * bce(targets, confidence).mean(),
+    }
+    for stage, value in expected.items():
+        model.set_stage(stage)
+        loss = model.compute_method_loss(targets, outputs)
+        np.testing.assert_allclose(float(ops.convert_to_numpy(loss)), value, rtol=1e-4)
+    with np.testing.assert_raises(ValueError):
+        model.set_stage("confidence")
