@@ -153,3 +153,27 @@ def run_model_test(cls, init_kwargs, images, targets, tmp_path):
     assert sets.shape == (len(images), num_classes)
     assert set(np.unique(sets)) <= {0.0, 1.0}
     return trained
+
+
+def check_stages_train_different_parts(model, images, targets, head, lstm):
+    """Stage "features" moves `head` (the CNN side) but not `lstm`; "recurrent" the reverse.
+
+    `model` starts in stage "features"; `head` and `lstm` are variables of it.
+    """
+    from keras import ops
+
+    def value(variable):
+        return ops.convert_to_numpy(variable)
+
+    model.compile(optimizer=keras.optimizers.SGD(0.5), metrics=None)
+    model.build()
+    lstm_before, head_before = value(lstm), value(head)
+    model.train_on_batch(images, targets)
+    np.testing.assert_array_equal(value(lstm), lstm_before)
+    assert not np.array_equal(value(head), head_before)
+    model.set_stage("recurrent")
+    model.compile(optimizer=keras.optimizers.SGD(0.5), metrics=None)
+    head_before = value(head)
+    model.train_on_batch(images, targets)
+    np.testing.assert_array_equal(value(head), head_before)
+    assert not np.array_equal(value(lstm), lstm_before)
