@@ -154,6 +154,11 @@ def measure(method, batch, args):
     }
 
 
+def _values(variables):
+    """The arrays behind Keras variables: the state a jitted Keras step takes."""
+    return [v.value for v in variables]
+
+
 def _compiled_cost(function, *args):
     """XLA's estimates for `jax.jit(function)` compiled on `args` (never run)."""
     import jax
@@ -182,19 +187,18 @@ def cost_analysis(method, batch, args):
         raise SystemExit("--cost-analysis needs the JAX backend (KERAS_BACKEND=jax).")
     model, _ = _build(method, batch, args)
     model.optimizer.build(model.trainable_variables)
-    values = lambda variables: [v.value for v in variables]  # noqa: E731
     images = jax.ShapeDtypeStruct((batch, args.image_size, args.image_size, 3), "uint8")
     labels = jax.ShapeDtypeStruct((batch, args.num_classes), "float32")
     train_state = (
-        values(model.trainable_variables),
-        values(model.non_trainable_variables),
-        values(model.optimizer.variables),
-        values(model.metrics_variables),
+        _values(model.trainable_variables),
+        _values(model.non_trainable_variables),
+        _values(model.optimizer.variables),
+        _values(model.metrics_variables),
     )
     train = _compiled_cost(model.train_step, train_state, (images, labels))
     decoder = _BatchedMethod(model, "decode_sets")  # what predict_sets runs
     decoder.build()
-    infer_state = (values(decoder.trainable_variables), values(decoder.non_trainable_variables))
+    infer_state = (_values(decoder.trainable_variables), _values(decoder.non_trainable_variables))
     infer = _compiled_cost(decoder.predict_step, infer_state, (images,))
     result = {"method": method, "batch": batch, "parameters": int(model.count_params())}
     result.update({f"train_{k}": v for k, v in train.items()})
