@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Issue 12's measurement on a lent GPU machine (the `device` tool), one part per call.
+#
+# The GPU image has JAX and Pillow but no Keras. Here, once per session:
+#   mkdir -p .git/info && echo /.whl/ >> .git/info/exclude
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+#     --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
+#     --platform manylinux_2_17_x86_64 -d .whl keras==3.15.1 namex optree
+# Then one device `run` per part, each carrying ".whl" (each part fits in the
+# 10-minute limit of a call; ResNet-50 compiles dominate):
+#   bash benchmarks/gpu_run.sh throughput 64
+#   bash benchmarks/gpu_run.sh throughput 128
+#   bash benchmarks/gpu_run.sh cost 64
+# Results (JSON, log, device description) land in $OUT. Arguments after the
+# batch size go to `keras_mlrnn.benchmark` and override the defaults below
+# (e.g. `--methods region-attention-rnn`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+part=${1:?"usage: gpu_run.sh throughput|cost BATCH [benchmark arguments]"}
+batch=${2:?"usage: gpu_run.sh throughput|cost BATCH [benchmark arguments]"}
+shift 2
+out=${OUT:-runs/gpu}
+mkdir -p "$out"
+python=${PYTHON:-python3}
+
+if [ -d .whl ]; then
+  "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl
+  export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+else
+  export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+fi
+export KERAS_BACKEND=jax PYTHONUNBUFFERED=1
+
+{
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null ||
+    echo "no nvidia-smi"
+  "$python" -c "import jax, keras; print(jax.__version__, keras.__version__, jax.devices())"
+} | tee "$out/device-$part-$batch.txt"
+
+common=(--backbone resnet50 --image-size 224 --batch-sizes "$batch" --precision mixed_bfloat16)
+case "$part" in
+  throughput) extra=() ;;
+  cost) extra=(--cost-analysis) ;;
+  *) echo "unknown part '$part': throughput or cost" >&2; exit 2 ;;
+esac
+set -o pipefail
+"$python" -m keras_mlrnn.benchmark "${common[@]}" "${extra[@]}" "$@" \
+  --json "$out/$part-$batch.json" 2>&1 | tee "$out/$part-$batch.log"
