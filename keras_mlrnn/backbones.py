@@ -167,7 +167,27 @@ def load_backbone_weights(model, source):
     model.set_weights(values)
 
 
-def build_backbone(backbone, image_size=224, weights=None, trainable=True, dtype=None):
+def freeze_batch_norm(model):
+    """Puts every `BatchNormalization` of `model` (nested models too) in inference mode.
+
+    Keras runs a non-trainable BatchNormalization layer with its moving
+    statistics and never updates them, also inside `fit`: the usual way to
+    fine-tune a pretrained CNN on small batches, whose own statistics are
+    noisy. Returns the number of layers frozen.
+    """
+    frozen = 0
+    for layer in getattr(model, "layers", []):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+            frozen += 1
+        else:
+            frozen += freeze_batch_norm(layer)
+    return frozen
+
+
+def build_backbone(
+    backbone, image_size=224, weights=None, trainable=True, dtype=None, freeze_batchnorm=False
+):
     """Builds the feature-map extractor.
 
     Args:
@@ -181,6 +201,9 @@ def build_backbone(backbone, image_size=224, weights=None, trainable=True, dtype
         trainable: bool. Whether the backbone's weights train. Defaults to True.
         dtype: dtype policy or None. The backbone's policy (e.g. the owning
             model's "mixed_bfloat16"); None uses the global policy.
+        freeze_batchnorm: bool. Keep every BatchNormalization layer in
+            inference mode (moving statistics, never updated) while the
+            rest trains; see `freeze_batch_norm`. Defaults to False.
 
     Returns:
         A `keras.Model` returning a 4-D feature map.
@@ -210,4 +233,6 @@ def build_backbone(backbone, image_size=224, weights=None, trainable=True, dtype
             f"{model.output_shape}."
         )
     model.trainable = trainable
+    if freeze_batchnorm:
+        freeze_batch_norm(model)
     return model

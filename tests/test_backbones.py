@@ -75,3 +75,54 @@ def test_backbone_trainable_flag():
     frozen.build()
     assert not frozen.backbone.trainable_variables
     assert len(frozen.trainable_variables) == 2  # the classifier's kernel and bias
+
+
+def test_freeze_batchnorm_keeps_statistics_while_the_rest_trains(tiny_batch):
+    images, targets = tiny_batch
+    model = km.BinaryRelevance(
+        num_classes=20, backbone="tiny", image_size=32, freeze_batchnorm=True
+    )
+    model.build()
+    norms = [
+        layer
+        for layer in model.backbone.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    convs = [layer for layer in model.backbone.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(norms) == 4 and all(not layer.trainable for layer in norms)
+    # Moving variance 4 (a fresh layer has 1): training mode must use it, not the
+    # batch statistics. Mean 0 keeps the ReLU pattern, so gradients still flow.
+    for layer in norms:
+        layer.moving_mean.assign(np.zeros(layer.moving_mean.shape, "float32"))
+        layer.moving_variance.assign(np.full(layer.moving_variance.shape, 4.0, "float32"))
+    x = keras.ops.cast(images, "float32")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model.backbone(x, training=True)),
+        keras.ops.convert_to_numpy(model.backbone(x, training=False)),
+        atol=1e-5,
+    )  # training mode normalises with the moving statistics, not the batch's
+    before_norm = [np.array(w) for layer in norms for w in layer.get_weights()]
+    before_conv = [keras.ops.convert_to_numpy(layer.kernel).copy() for layer in convs]
+    model.compile(optimizer=keras.optimizers.SGD(0.1), metrics=None)
+    model.fit(images, targets, batch_size=3, epochs=2, verbose=0)
+    after_norm = [np.array(w) for layer in norms for w in layer.get_weights()]
+    for before, after in zip(before_norm, after_norm):
+        np.testing.assert_array_equal(before, after)  # gamma, beta, mean, variance
+    after_conv = [keras.ops.convert_to_numpy(layer.kernel) for layer in convs]
+    changes = [float(np.abs(b - a).max()) for b, a in zip(before_conv, after_conv)]
+    assert min(changes) > 0, changes  # every conv trained
+    rebuilt = km.BinaryRelevance.from_config(model.get_config())
+    assert rebuilt.freeze_batchnorm
+    assert not any(
+        layer.trainable
+        for layer in rebuilt.backbone.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    )
+    # Without the flag, training mode normalises with the batch statistics.
+    plain = km.BinaryRelevance(num_classes=20, backbone="tiny", image_size=32)
+    plain.build()
+    assert not np.allclose(
+        keras.ops.convert_to_numpy(plain.backbone(x, training=True)),
+        keras.ops.convert_to_numpy(plain.backbone(x, training=False)),
+        atol=1e-3,
+    )

@@ -113,6 +113,10 @@ class MultiLabelModel(keras.Model):
             when the model is constructed; `from_config` and loading ignore it
             (the saved weights replace it). Defaults to None.
         backbone_trainable: bool. Fine-tune the backbone. Defaults to True.
+        freeze_batchnorm: bool. While fine-tuning, keep the backbone's
+            BatchNormalization layers in inference mode (their ImageNet
+            statistics; advisable for small batches or few images).
+            Defaults to False.
         image_size: int. Side of the square input images. Defaults to 224.
         class_names: list of str or None. One name per class.
         **kwargs: `keras.Model` arguments (`name`, `dtype`, ...).
@@ -126,6 +130,7 @@ class MultiLabelModel(keras.Model):
         backbone_trainable=True,
         image_size=224,
         class_names=None,
+        freeze_batchnorm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -142,6 +147,7 @@ class MultiLabelModel(keras.Model):
         self.class_names = list(class_names) if class_names is not None else None
         self.backbone_weights = backbone_weights
         self.backbone_trainable = bool(backbone_trainable)
+        self.freeze_batchnorm = bool(freeze_batchnorm)
         self.backbone_name = backbone if isinstance(backbone, str) else None
         self.preprocessing = backbones.preprocessing_mode(backbone)
         self.backbone = backbones.build_backbone(
@@ -150,6 +156,7 @@ class MultiLabelModel(keras.Model):
             weights=backbone_weights,
             trainable=self.backbone_trainable,
             dtype=self.dtype_policy,
+            freeze_batchnorm=self.freeze_batchnorm,
         )
         self._batched = _Unsaved({})
 
@@ -369,6 +376,7 @@ class MultiLabelModel(keras.Model):
                 "backbone": backbone,
                 "backbone_weights": self.backbone_weights,
                 "backbone_trainable": self.backbone_trainable,
+                "freeze_batchnorm": self.freeze_batchnorm,
                 "image_size": self.image_size,
                 "class_names": self.class_names,
             }
