@@ -30,6 +30,7 @@ import numpy as np
 from keras_mlrnn import runs
 from keras_mlrnn.metrics import REPORT_KEYS
 from keras_mlrnn.models import get_model_class
+from keras_mlrnn.models.base import TrainedInStages
 
 ABLATIONS = (
     "order-free-rnn:use_attention=false",
@@ -74,7 +75,7 @@ def _train_one(run_dir, spec, seed, options, command=None):
     name, spec_args = parse_spec(spec)
     model_args = {**(options.pop("model_args", None) or {}), **spec_args}  # the spec wins
     resume = os.path.isfile(os.path.join(run_dir, runs.RUN_CONFIG))
-    if not hasattr(get_model_class(name), "set_stage"):
+    if not issubclass(get_model_class(name), TrainedInStages):
         options.pop("warmup_epochs", None)  # a warm-up only for methods trained in stages
     return runs.train(
         run_dir,

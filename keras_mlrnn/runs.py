@@ -31,6 +31,7 @@ from keras_mlrnn.data.splits import load_splits
 from keras_mlrnn.distribute import data_parallel
 from keras_mlrnn.metrics import format_report, multilabel_report
 from keras_mlrnn.models import get_model_class
+from keras_mlrnn.models.base import TrainedInStages
 
 RUN_CONFIG = "run_config.json"
 METRICS = "metrics.json"
@@ -189,11 +190,11 @@ def training_phases(model, epochs, warmup_epochs=None):
     """The `(stage, until_epoch)` fits of a run: `[(None, epochs)]` without a warm-up.
 
     With `warmup_epochs` N: `[("features", N), (model.stage, epochs)]`, for
-    models that train in stages (those with `set_stage`).
+    models that train in stages (`TrainedInStages`).
     """
     if not warmup_epochs:
         return [(None, epochs)]
-    if not hasattr(model, "set_stage"):
+    if not isinstance(model, TrainedInStages):
         raise ValueError(
             f"warmup_epochs needs a method trained in stages (order-free-rnn, multi-order-rnn); "
             f"{type(model).__name__} has none."

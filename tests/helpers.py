@@ -158,15 +158,13 @@ def run_model_test(cls, init_kwargs, images, targets, tmp_path):
 def check_stages_train_different_parts(model, images, targets, head, lstm):
     """Stage "features" moves `head` (the CNN side) but not `lstm`; "recurrent" the reverse.
 
-    `model` starts in stage "features"; `head` and `lstm` are variables of it.
+    `model` starts in stage "features", built; `head` and `lstm` are variables of it.
     """
-    from keras import ops
 
     def value(variable):
-        return ops.convert_to_numpy(variable)
+        return keras.ops.convert_to_numpy(variable)
 
     model.compile(optimizer=keras.optimizers.SGD(0.5), metrics=None)
-    model.build()
     lstm_before, head_before = value(lstm), value(head)
     model.train_on_batch(images, targets)
     np.testing.assert_array_equal(value(lstm), lstm_before)

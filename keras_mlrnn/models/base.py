@@ -86,6 +86,18 @@ def check_stage(stage):
     return stage
 
 
+class TrainedInStages:
+    """Mixin of the methods trained in stages: `stage` (one of `STAGES`) and `set_stage`.
+
+    `keras_mlrnn.runs.train(warmup_epochs=N)` accepts exactly these methods.
+    """
+
+    def set_stage(self, stage):
+        """Switches what `fit` trains: "joint", "features" or "recurrent"."""
+        self.stage = check_stage(stage)
+        self._reset_compiled()
+
+
 def top_k_mask(scores, k):
     """Boolean `(B, C)`: scores at or above each row's k-th largest (ties kept)."""
     kth = ops.top_k(scores, k=min(int(k), scores.shape[-1]))[0][:, -1:]

@@ -5,11 +5,16 @@ from keras import layers, ops
 
 from keras_mlrnn.layers import LabelEmbedding
 from keras_mlrnn.losses import MultiOrderLoss
-from keras_mlrnn.models.base import MultiLabelModel, check_stage, weighted_batch_mean
+from keras_mlrnn.models.base import (
+    MultiLabelModel,
+    TrainedInStages,
+    check_stage,
+    weighted_batch_mean,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
-class MultiOrderRNN(MultiLabelModel):
+class MultiOrderRNN(TrainedInStages, MultiLabelModel):
     """CNN soft confidence -> LSTM over T steps fed its own argmax; label-wise max pooling.
 
     The backbone's pooled features give a soft confidence
@@ -94,11 +99,6 @@ class MultiOrderRNN(MultiLabelModel):
         self.cell = layers.LSTMCell(self.lstm_units, dtype=policy, name="lstm")
         self.classifier = layers.Dense(num_classes, dtype=policy, name="step_classifier")
         self.multi_order_loss = MultiOrderLoss(from_logits=True)
-
-    def set_stage(self, stage):
-        """Switches what `fit` trains: "joint", "features" or "recurrent"."""
-        self.stage = check_stage(stage)
-        self._reset_compiled()
 
     def forward(self, images, targets=None, training=False):
         pooled = self.pool(self.image_features(images, training=training))

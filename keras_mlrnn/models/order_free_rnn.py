@@ -7,11 +7,16 @@ from keras import layers, ops
 from keras_mlrnn.decoding import beam_search, path_to_multi_hot, tile_beams
 from keras_mlrnn.layers import CandidatePoolMask, SoftAttention
 from keras_mlrnn.metrics import multilabel_report
-from keras_mlrnn.models.base import MultiLabelModel, check_stage, weighted_batch_mean
+from keras_mlrnn.models.base import (
+    MultiLabelModel,
+    TrainedInStages,
+    check_stage,
+    weighted_batch_mean,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
-class OrderFreeRNN(MultiLabelModel):
+class OrderFreeRNN(TrainedInStages, MultiLabelModel):
     """Visual attention + LSTM fed its own soft confidence; labels picked from a shrinking pool.
 
     `M_map`: the backbone's feature map `V_feat` (N regions) and
@@ -131,11 +136,6 @@ class OrderFreeRNN(MultiLabelModel):
         """Sets `max_length` to the largest label count of the training labels `(N, C)`."""
         labels = self._training_labels(labels)
         self.max_length = max(int(labels.sum(axis=1).max()), 1)
-        self._reset_compiled()
-
-    def set_stage(self, stage):
-        """Switches what `fit` trains: "joint", "features" or "recurrent"."""
-        self.stage = check_stage(stage)
         self._reset_compiled()
 
     # ----------------------------------------------------------- the loop
