@@ -6,14 +6,19 @@
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
 #     --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
 #     --platform manylinux_2_17_x86_64 -d .whl keras==3.15.1 namex optree
-# Then one device `run` per part, each carrying ".whl" (each part fits in the
-# 10-minute limit of a call; ResNet-50 compiles dominate):
+# Then one device `run` per part, each carrying ".whl" (and "runs/gpu", see
+# below), with timeout_s 600:
 #   bash benchmarks/gpu_run.sh throughput 64
 #   bash benchmarks/gpu_run.sh throughput 128
 #   bash benchmarks/gpu_run.sh cost 64
-# Results (JSON, log, device description) land in $OUT. Arguments after the
-# batch size go to `keras_mlrnn.benchmark` and override the defaults below
-# (e.g. `--methods region-attention-rnn`).
+# Results (JSON, log, device description) land in $OUT. The benchmark
+# stops by itself before the call's 10 minutes are up (--time-limit,
+# TIME_LIMIT seconds, default 520) and exits with status 3 if methods are
+# left; its JSON keeps every finished method. To measure the rest, copy
+# the returned JSON here to runs/gpu/PART-BATCH.json, carry "runs/gpu" and
+# run the same part again: it resumes from that file.
+# Arguments after the batch size go to `keras_mlrnn.benchmark` and override
+# the defaults below (e.g. `--methods region-attention-rnn`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 part=${1:?"usage: gpu_run.sh throughput|cost BATCH [benchmark arguments]"}
@@ -39,11 +44,18 @@ export KERAS_BACKEND=jax PYTHONUNBUFFERED=1
 } | tee "$out/device-$part-$batch.txt"
 
 common=(--backbone resnet50 --image-size 224 --batch-sizes "$batch" --precision mixed_bfloat16)
+common+=(--time-limit "${TIME_LIMIT:-520}")
 case "$part" in
   throughput) extra=() ;;
   cost) extra=(--cost-analysis) ;;
   *) echo "unknown part '$part': throughput or cost" >&2; exit 2 ;;
 esac
+json="$out/$part-$batch.json"
+earlier="runs/gpu/$part-$batch.json"  # a carried JSON of an earlier, stopped call
+if [ -f "$earlier" ] && [ "$earlier" != "$json" ]; then
+  cp "$earlier" "$json"
+fi
+[ -f "$json" ] && extra+=(--resume)
 set -o pipefail
 "$python" -m keras_mlrnn.benchmark "${common[@]}" "${extra[@]}" "$@" \
-  --json "$out/$part-$batch.json" 2>&1 | tee "$out/$part-$batch.log"
+  --json "$json" 2>&1 | tee -a "$out/$part-$batch.log"

@@ -2,19 +2,26 @@
 
 For each method and batch size, in a fresh subprocess (so peak memory is the
 method's own): build the model on the backbone with the dtype policy, run
-`fit` on synthetic uint8 images (warm-up, then timed steps: images/s),
-`predict_sets` (decoding included, beam size `--beam-size` where the method
-beams: images/s), read the peak device memory (host peak RSS on CPU) and,
-on JAX, count XLA compilations during the timed steps (should be 0). Prints a table with the
-ratios method / BinaryRelevance and writes JSON.
+`fit` on synthetic uint8 images (warm-up, then `--repeats` timed runs of
+`--steps` batches; the fastest counts: images/s), `predict_sets` likewise
+(decoding included, beam size `--beam-size` where the method beams:
+images/s), read the peak device memory (host peak RSS on CPU) and, on JAX,
+count XLA compilations during the timed steps (should be 0). Prints a table
+with the ratios method / BinaryRelevance and writes JSON.
+
+The JSON is rewritten after every measurement, so a killed run keeps what
+finished; `--resume` measures only what is missing from it, and
+`--time-limit` stops cleanly (exit status 3) before a measurement would
+run past the limit (a lent GPU machine's 10-minute calls).
 
 The synthetic labels give each image 1 to `--max-labels` labels, so `adapt`
 sets the recurrent methods' `max_length` (their number of steps) to it.
 
 `--cost-analysis` (JAX only) runs nothing: it compiles one training step
 and one `predict_sets` step per method at the real sizes and reports XLA's
-own estimates (FLOPs, bytes accessed, memory of the compiled step), which
-hold on any machine: a ResNet-50 table at batch 64 takes a minute on a CPU.
+own estimates (FLOPs, bytes accessed, memory of the compiled step) and the
+number of operations (kernels or library calls) each step launches, which
+hold on any machine: a ResNet-50 table at batch 64 takes minutes on a CPU.
 
     # the GPU measurement of issue 12 (JAX, bf16, ResNet-50, 224 px):
     KERAS_BACKEND=jax keras-mlrnn benchmark --backbone resnet50 \\
@@ -32,6 +39,7 @@ hold on any machine: a ResNet-50 table at batch 64 takes a minute on a CPU.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -121,8 +129,20 @@ def _build(method, num_images, args):
     return model, labels
 
 
+def _timed(run):
+    """Seconds `run()` takes; `run` returns numpy (host) data, so the device work is done."""
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
 def measure(method, batch, args):
-    """Measures one method at one batch size in this process; returns a dict."""
+    """Measures one method at one batch size in this process; returns a dict.
+
+    `fit` and `predict_sets` each run `args.repeats` times over the same
+    `args.steps` batches (in order: no shuffling gather on the host); the
+    fastest run counts, as in `timeit` (noise only ever adds time).
+    """
     import keras
     import numpy as np
 
@@ -132,20 +152,27 @@ def measure(method, batch, args):
     images = rng.integers(0, 256, shape, dtype=np.uint8)
     warm = batch * args.warmup
     compiles = _CompileCounter()
-    model.fit(images[:warm], labels[:warm], batch_size=batch, epochs=1, verbose=0)
+    model.fit(images[:warm], labels[:warm], batch_size=batch, epochs=1, verbose=0, shuffle=False)
     model.predict_sets(images[:warm], batch_size=batch)
     warm_compiles = compiles.count
-    start = time.perf_counter()
-    model.fit(images, labels, batch_size=batch, epochs=1, verbose=0)
-    train_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    model.predict_sets(images, batch_size=batch)
-    infer_seconds = time.perf_counter() - start
+
+    def train():
+        model.fit(images, labels, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+        # Reading a weight back waits for the last step, whatever fit returned.
+        keras.ops.convert_to_numpy(model.trainable_variables[-1])
+
+    def infer():
+        model.predict_sets(images, batch_size=batch)
+
+    train_seconds = [_timed(train) for _ in range(args.repeats)]
+    infer_seconds = [_timed(infer) for _ in range(args.repeats)]
     return {
         "method": method,
         "batch": batch,
-        "train_images_per_s": len(images) / train_seconds,
-        "infer_images_per_s": len(images) / infer_seconds,
+        "train_images_per_s": len(images) / min(train_seconds),
+        "infer_images_per_s": len(images) / min(infer_seconds),
+        "train_seconds": train_seconds,
+        "infer_seconds": infer_seconds,
         "peak_memory_bytes": _peak_memory_bytes(),
         "backend": keras.backend.backend(),
         "parameters": int(model.count_params()),
@@ -157,6 +184,37 @@ def measure(method, batch, args):
 def _values(variables):
     """The arrays behind Keras variables: the state a jitted Keras step takes."""
     return [v.value for v in variables]
+
+
+# Instructions of a compiled program that launch nothing: they name or regroup buffers.
+_NO_KERNEL = {"parameter", "constant", "tuple", "get-tuple-element", "bitcast"}
+_INSTRUCTION = re.compile(r"^\s*(?:ROOT\s+)?%?[\w.\-]+\s*=\s*.*?\s([a-z][a-z0-9\-]*)\(")
+
+
+def count_operations(hlo_text):
+    """Operations in the entry computation of optimised HLO text (`compiled.as_text()`).
+
+    Each counted instruction (a fusion, a library call such as a matmul or
+    a convolution, a copy, ...) runs as one kernel or call per execution;
+    parameters, constants, tuples and bitcasts launch nothing and are not
+    counted. A recurrent head made of many small steps shows up here as
+    many extra operations: the launch latency that FLOPs and bytes miss.
+    (Computations called from the entry, such as fusion bodies, are not
+    counted; XLA's GPU compiler may also group operations into CUDA
+    graphs, which this count does not see.)
+    """
+    lines = hlo_text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("ENTRY")), None)
+    if start is None:
+        raise ValueError("no ENTRY computation in the HLO text.")
+    count = 0
+    for line in lines[start + 1 :]:
+        if line.startswith("}"):
+            break
+        match = _INSTRUCTION.match(line)
+        if match and match.group(1) not in _NO_KERNEL:
+            count += 1
+    return count
 
 
 def _compiled_cost(function, *args):
@@ -173,6 +231,7 @@ def _compiled_cost(function, *args):
         # Buffers the step allocates besides its inputs and outputs (activations).
         "temp_bytes": int(memory.temp_size_in_bytes),
         "argument_bytes": int(memory.argument_size_in_bytes),
+        "operations": count_operations(compiled.as_text()),
     }
 
 
@@ -220,8 +279,10 @@ COST_KEYS = (
     "train_flops",
     "train_bytes_accessed",
     "train_temp_bytes",
+    "train_operations",
     "infer_flops",
     "infer_bytes_accessed",
+    "infer_operations",
 )
 
 
@@ -242,8 +303,9 @@ def _cost_table(results):
     """Markdown table of cost analyses that went through `_add_ratios(results, COST_KEYS)`."""
     lines = [
         "| method | batch | steps | train GFLOP/img | x BR | train GB moved | x BR "
-        "| train temp MiB | x BR | infer GFLOP/img | x BR | infer GB moved | x BR |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| train temp MiB | x BR | train ops | x BR | infer GFLOP/img | x BR | infer GB moved "
+        "| x BR | infer ops | x BR |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
@@ -251,8 +313,10 @@ def _cost_table(results):
             f"{r['train_flops'] / r['batch'] / 1e9:.2f} | {_ratio(r, 'train_flops')} | "
             f"{r['train_bytes_accessed'] / 1e9:.1f} | {_ratio(r, 'train_bytes_accessed')} | "
             f"{r['train_temp_bytes'] / 2**20:.0f} | {_ratio(r, 'train_temp_bytes')} | "
+            f"{r['train_operations']} | {_ratio(r, 'train_operations')} | "
             f"{r['infer_flops'] / r['batch'] / 1e9:.2f} | {_ratio(r, 'infer_flops')} | "
-            f"{r['infer_bytes_accessed'] / 1e9:.1f} | {_ratio(r, 'infer_bytes_accessed')} |"
+            f"{r['infer_bytes_accessed'] / 1e9:.1f} | {_ratio(r, 'infer_bytes_accessed')} | "
+            f"{r['infer_operations']} | {_ratio(r, 'infer_operations')} |"
         )
     return "\n".join(lines)
 
@@ -298,10 +362,31 @@ def main(argv=None):
         action="store_true",
         help="XLA's FLOP, byte and memory estimates instead of timings (JAX; runs nothing)",
     )
-    parser.add_argument("--steps", type=int, default=20, help="timed steps")
+    parser.add_argument("--steps", type=int, default=50, help="timed steps per run")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up (compile) steps")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="timed runs of fit and predict_sets; the fastest counts",
+    )
     parser.add_argument("--backend", default=None, help="sets KERAS_BACKEND for the runs")
-    parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument(
+        "--json", default=None, help="write the results here (after each measurement)"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the measurements already in --json and run only the missing ones",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop a measurement that would run past this and exit with status 3; "
+        "--json keeps what finished and --resume continues",
+    )
     parser.add_argument("--single", nargs=2, metavar=("METHOD", "BATCH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.single:  # the child: one measurement, one JSON line
@@ -309,35 +394,122 @@ def main(argv=None):
         print(json.dumps(run(args.single[0], int(args.single[1]), args)))
         return 0
 
+    if args.resume and not args.json:
+        raise SystemExit("--resume continues a --json file: name it with --json.")
+    finished = {}
+    if args.json and os.path.exists(args.json):
+        if not args.resume:
+            raise SystemExit(
+                f"{args.json} exists: pass --resume to continue it, or choose another --json path."
+            )
+        finished = load_finished(args.json, args)
     methods = ["binary-relevance"] + [m for m in args.methods if m != "binary-relevance"]
     env = dict(os.environ)
     if args.backend:
         env["KERAS_BACKEND"] = args.backend
-    passed = [a for a in (argv if argv is not None else sys.argv[1:])]
-    results = []
+    passed = list(argv if argv is not None else sys.argv[1:])
+    start = time.monotonic()
+    results, left = [], []
     for batch in args.batch_sizes:
         for method in methods:
+            if (method, batch) in finished:
+                results.append(finished[(method, batch)])
+                continue
+            remaining = None
+            if args.time_limit is not None:
+                remaining = args.time_limit - (time.monotonic() - start)
+            if left or (remaining is not None and remaining <= 0):
+                left.append((method, batch))
+                continue
             command = [sys.executable, "-m", "keras_mlrnn.benchmark", *passed, "--single", method]
-            result = subprocess.run([*command, str(batch)], env=env, capture_output=True, text=True)
+            began = time.monotonic()
+            try:
+                result = subprocess.run(
+                    [*command, str(batch)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=remaining,
+                )
+            except subprocess.TimeoutExpired:
+                left.append((method, batch))
+                continue
             if result.returncode != 0:
+                _save(args, results, complete=False)
                 raise SystemExit(f"{method} at batch {batch} failed:\n{result.stderr[-3000:]}")
-            results.append(json.loads(result.stdout.strip().splitlines()[-1]))
-            done = results[-1]
+            done = json.loads(result.stdout.strip().splitlines()[-1])
+            done["seconds"] = time.monotonic() - began  # start, compiles and timed runs
+            results.append(done)
+            _save(args, results, complete=False)
             if args.cost_analysis:
-                print(f"{method} batch {batch}: {done['train_flops']:.3e} train FLOPs")
+                what = f"{done['train_flops']:.3e} train FLOPs"
             else:
-                print(f"{method} batch {batch}: {done['train_images_per_s']:.1f} img/s train")
+                what = f"{done['train_images_per_s']:.1f} img/s train"
+            print(f"{method} batch {batch}: {what} ({done['seconds']:.0f} s)", flush=True)
+    print(_add_ratios_and_table(args, results))
+    _save(args, results, complete=not left)
+    if left:
+        names = ", ".join(f"{m} at batch {b}" for m, b in left)
+        print(
+            f"Stopped at --time-limit {args.time_limit:g} s; not measured: {names}. "
+            "Run the same command with --resume to measure them.",
+            file=sys.stderr,
+        )
+        return 3
+    return 0
+
+
+# The arguments that change what a measurement means: a --resume must repeat them.
+MEASUREMENT_ARGUMENTS = (
+    "backbone",
+    "image_size",
+    "precision",
+    "num_classes",
+    "beam_size",
+    "max_labels",
+    "cost_analysis",
+    "steps",
+    "warmup",
+    "repeats",
+)
+
+
+def load_finished(path, args):
+    """The measurements in an earlier `--json` file, keyed by (method, batch).
+
+    Raises SystemExit if the file was written with other measurement arguments.
+    """
+    with open(path) as f:
+        saved = json.load(f)
+    for key in MEASUREMENT_ARGUMENTS:
+        if saved["arguments"].get(key) != getattr(args, key):
+            raise SystemExit(
+                f"{path} was measured with --{key.replace('_', '-')} "
+                f"{saved['arguments'].get(key)!r}, not {getattr(args, key)!r}: "
+                "resume with the same arguments or choose another --json path."
+            )
+    return {(r["method"], r["batch"]): r for r in saved["results"]}
+
+
+def _add_ratios_and_table(args, results):
+    """Adds the ratios to BinaryRelevance to `results` and returns the markdown table."""
     if args.cost_analysis:
         _add_ratios(results, COST_KEYS)
-        table = _cost_table(results)
-    else:
-        _add_ratios(results)
-        table = _table(results)
-    print(table)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"arguments": vars(args), "results": results}, f, indent=2)
-    return 0
+        return _cost_table(results)
+    _add_ratios(results)
+    return _table(results)
+
+
+def _save(args, results, complete):
+    """Writes the results so far to `args.json` (if given), replacing it atomically."""
+    if not args.json:
+        return
+    _add_ratios_and_table(args, results)
+    arguments = {k: v for k, v in vars(args).items() if k != "single"}
+    temporary = f"{args.json}.partial"
+    with open(temporary, "w") as f:
+        json.dump({"arguments": arguments, "complete": complete, "results": results}, f, indent=2)
+    os.replace(temporary, args.json)
 
 
 if __name__ == "__main__":
