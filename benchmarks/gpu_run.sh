@@ -11,6 +11,7 @@
 #   bash benchmarks/gpu_run.sh throughput 64
 #   bash benchmarks/gpu_run.sh throughput 128
 #   bash benchmarks/gpu_run.sh cost 64
+#   bash benchmarks/gpu_run.sh profile 64 --methods order-free-rnn   # where a method's time goes
 # Results (JSON, log, device description) land in $OUT. The benchmark
 # stops by itself before the call's 10 minutes are up (--time-limit,
 # TIME_LIMIT seconds, default 520) and exits with status 3 if methods are
@@ -21,8 +22,8 @@
 # the defaults below (e.g. `--methods region-attention-rnn`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-part=${1:?"usage: gpu_run.sh throughput|cost BATCH [benchmark arguments]"}
-batch=${2:?"usage: gpu_run.sh throughput|cost BATCH [benchmark arguments]"}
+part=${1:?"usage: gpu_run.sh throughput|cost|profile BATCH [benchmark arguments]"}
+batch=${2:?"usage: gpu_run.sh throughput|cost|profile BATCH [benchmark arguments]"}
 shift 2
 out=${OUT:-runs/gpu}
 mkdir -p "$out"
@@ -48,7 +49,8 @@ common+=(--time-limit "${TIME_LIMIT:-520}")
 case "$part" in
   throughput) extra=() ;;
   cost) extra=(--cost-analysis) ;;
-  *) echo "unknown part '$part': throughput or cost" >&2; exit 2 ;;
+  profile) extra=(--profile /tmp/profile-traces) ;;  # traces stay there; tables in the log
+  *) echo "unknown part '$part': throughput, cost or profile" >&2; exit 2 ;;
 esac
 json="$out/$part-$batch.json"
 earlier="runs/gpu/$part-$batch.json"  # a carried JSON of an earlier, stopped call

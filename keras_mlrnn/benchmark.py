@@ -3,7 +3,7 @@
 For each method and batch size, in a fresh subprocess (so peak memory is the
 method's own): build the model on the backbone with the dtype policy, run
 `fit` on synthetic uint8 images (warm-up, then `--repeats` timed runs of
-`--steps` batches; the fastest counts: images/s), `predict_sets` likewise
+`--steps` batches; the median run counts: images/s), `predict_sets` likewise
 (decoding included, beam size `--beam-size` where the method beams:
 images/s), read the peak device memory (host peak RSS on CPU) and, on JAX,
 count XLA compilations during the timed steps (should be 0). Prints a table
@@ -23,6 +23,11 @@ own estimates (FLOPs, bytes accessed, memory of the compiled step) and the
 number of operations (kernels or library calls) each step launches, which
 hold on any machine: a ResNet-50 table at batch 64 takes minutes on a CPU.
 
+`--profile DIR` (JAX only) traces one training step and one `predict_sets`
+step per method (`keras_mlrnn.profiling`) and lists the layers whose
+operations take the most time: where the recurrent head's time goes on
+the machine at hand.
+
     # the GPU measurement of issue 12 (JAX, bf16, ResNet-50, 224 px):
     KERAS_BACKEND=jax keras-mlrnn benchmark --backbone resnet50 \\
         --image-size 224 --batch-sizes 64 128 256 --precision mixed_bfloat16 --json out.json
@@ -40,6 +45,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -141,7 +147,7 @@ def measure(method, batch, args):
 
     `fit` and `predict_sets` each run `args.repeats` times over the same
     `args.steps` batches (in order: no shuffling gather on the host); the
-    fastest run counts, as in `timeit` (noise only ever adds time).
+    median run counts.
     """
     import keras
     import numpy as np
@@ -169,8 +175,8 @@ def measure(method, batch, args):
     return {
         "method": method,
         "batch": batch,
-        "train_images_per_s": len(images) / min(train_seconds),
-        "infer_images_per_s": len(images) / min(infer_seconds),
+        "train_images_per_s": len(images) / statistics.median(train_seconds),
+        "infer_images_per_s": len(images) / statistics.median(infer_seconds),
         "train_seconds": train_seconds,
         "infer_seconds": infer_seconds,
         "peak_memory_bytes": _peak_memory_bytes(),
@@ -235,34 +241,67 @@ def _compiled_cost(function, *args):
     }
 
 
-def cost_analysis(method, batch, args):
-    """XLA's FLOPs, bytes and memory for one train step and one predict_sets step (JAX only)."""
-    import jax
-    import keras
+def _compiled_steps(model, images, labels):
+    """`{"train": (function, arguments), "infer": (...)}`: the pure JAX functions of one
+    training step and one `predict_sets` step, with their state, for `jax.jit`.
 
+    `images` and `labels` may be arrays or `jax.ShapeDtypeStruct`s.
+    """
     from keras_mlrnn.models.base import _BatchedMethod
 
-    if keras.backend.backend() != "jax":
-        raise SystemExit("--cost-analysis needs the JAX backend (KERAS_BACKEND=jax).")
-    model, _ = _build(method, batch, args)
     model.optimizer.build(model.trainable_variables)
-    images = jax.ShapeDtypeStruct((batch, args.image_size, args.image_size, 3), "uint8")
-    labels = jax.ShapeDtypeStruct((batch, args.num_classes), "float32")
     train_state = (
         _values(model.trainable_variables),
         _values(model.non_trainable_variables),
         _values(model.optimizer.variables),
         _values(model.metrics_variables),
     )
-    train = _compiled_cost(model.train_step, train_state, (images, labels))
     decoder = _BatchedMethod(model, "decode_sets")  # what predict_sets runs
     decoder.build()
     infer_state = (_values(decoder.trainable_variables), _values(decoder.non_trainable_variables))
-    infer = _compiled_cost(decoder.predict_step, infer_state, (images,))
+    return {
+        "train": (model.train_step, (train_state, (images, labels))),
+        "infer": (decoder.predict_step, (infer_state, (images,))),
+    }
+
+
+def _require_jax(flag):
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise SystemExit(f"{flag} needs the JAX backend (KERAS_BACKEND=jax).")
+
+
+def cost_analysis(method, batch, args):
+    """XLA's FLOPs, bytes and memory for one train step and one predict_sets step (JAX only)."""
+    import jax
+
+    _require_jax("--cost-analysis")
+    model, _ = _build(method, batch, args)
+    images = jax.ShapeDtypeStruct((batch, args.image_size, args.image_size, 3), "uint8")
+    labels = jax.ShapeDtypeStruct((batch, args.num_classes), "float32")
     result = {"method": method, "batch": batch, "parameters": int(model.count_params())}
-    result.update({f"train_{k}": v for k, v in train.items()})
-    result.update({f"infer_{k}": v for k, v in infer.items()})
+    for part, (function, arguments) in _compiled_steps(model, images, labels).items():
+        cost = _compiled_cost(function, *arguments)
+        result.update({f"{part}_{k}": v for k, v in cost.items()})
     result["steps"] = recurrent_steps(model)
+    return result
+
+
+def profile(method, batch, args):
+    """Times one train step and one predict_sets step and splits them by layer (JAX only)."""
+    import numpy as np
+
+    from keras_mlrnn.profiling import profile_step
+
+    _require_jax("--profile")
+    model, labels = _build(method, batch, args)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (batch, args.image_size, args.image_size, 3), dtype=np.uint8)
+    result = {"method": method, "batch": batch, "steps": recurrent_steps(model)}
+    for part, (function, arguments) in _compiled_steps(model, images, labels).items():
+        trace_dir = os.path.join(args.profile, f"{method}-{batch}-{part}")
+        result[part] = profile_step(function, arguments, trace_dir, steps=args.repeats)
     return result
 
 
@@ -321,6 +360,37 @@ def _cost_table(results):
     return "\n".join(lines)
 
 
+def _profile_table(results, top=12):
+    """Markdown: per method, its step times and the layers that cost the most."""
+    base = {r["batch"]: r for r in results if r["method"] == "binary-relevance"}
+    lines = []
+    for r in results:
+        train, infer = r["train"], r["infer"]
+        line = (
+            f"{r['method']}, batch {r['batch']}: train step {train['step_ms']:.2f} ms, "
+            f"predict_sets step {infer['step_ms']:.2f} ms"
+        )
+        if r["batch"] in base:
+            b = base[r["batch"]]
+            line += (
+                f" (x BR: {train['step_ms'] / b['train']['step_ms']:.3f} and "
+                f"{infer['step_ms'] / b['infer']['step_ms']:.3f})"
+            )
+        lines += [line, "", "| layer | train ms/step | predict_sets ms/step |", "|---|---|---|"]
+        both = set(train["layers"]) | set(infer["layers"])
+        cost = {k: train["layers"].get(k, 0.0) + infer["layers"].get(k, 0.0) for k in both}
+        for layer in sorted(both, key=lambda k: -cost[k])[:top]:
+            lines.append(
+                f"| {layer} | {train['layers'].get(layer, 0.0):.3f} | "
+                f"{infer['layers'].get(layer, 0.0):.3f} |"
+            )
+        lines.append(
+            f"| all operations | {train['attributed_ms']:.3f} | {infer['attributed_ms']:.3f} |"
+        )
+        lines.append("")
+    return "\n".join(lines)
+
+
 def _table(results):
     """Markdown table of results that went through `_add_ratios`."""
     lines = [
@@ -362,13 +432,20 @@ def main(argv=None):
         action="store_true",
         help="XLA's FLOP, byte and memory estimates instead of timings (JAX; runs nothing)",
     )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        metavar="DIR",
+        help="instead of timings: profile one train step and one predict_sets step per method "
+        "(--repeats traced runs, traces in DIR) and list the layers that cost the most (JAX)",
+    )
     parser.add_argument("--steps", type=int, default=50, help="timed steps per run")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up (compile) steps")
     parser.add_argument(
         "--repeats",
         type=int,
         default=3,
-        help="timed runs of fit and predict_sets; the fastest counts",
+        help="timed runs of fit and of predict_sets; the median counts",
     )
     parser.add_argument("--backend", default=None, help="sets KERAS_BACKEND for the runs")
     parser.add_argument(
@@ -390,7 +467,7 @@ def main(argv=None):
     parser.add_argument("--single", nargs=2, metavar=("METHOD", "BATCH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.single:  # the child: one measurement, one JSON line
-        run = cost_analysis if args.cost_analysis else measure
+        run = profile if args.profile else cost_analysis if args.cost_analysis else measure
         print(json.dumps(run(args.single[0], int(args.single[1]), args)))
         return 0
 
@@ -441,7 +518,9 @@ def main(argv=None):
             done["seconds"] = time.monotonic() - began  # start, compiles and timed runs
             results.append(done)
             _save(args, results, complete=False)
-            if args.cost_analysis:
+            if args.profile:
+                what = f"{done['train']['step_ms']:.2f} ms per train step"
+            elif args.cost_analysis:
                 what = f"{done['train_flops']:.3e} train FLOPs"
             else:
                 what = f"{done['train_images_per_s']:.1f} img/s train"
@@ -468,6 +547,7 @@ MEASUREMENT_ARGUMENTS = (
     "beam_size",
     "max_labels",
     "cost_analysis",
+    "profile",
     "steps",
     "warmup",
     "repeats",
@@ -493,6 +573,8 @@ def load_finished(path, args):
 
 def _add_ratios_and_table(args, results):
     """Adds the ratios to BinaryRelevance to `results` and returns the markdown table."""
+    if args.profile:
+        return _profile_table(results)
     if args.cost_analysis:
         _add_ratios(results, COST_KEYS)
         return _cost_table(results)
