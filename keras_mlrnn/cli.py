@@ -101,7 +101,7 @@ def _evaluate(args):
     if args.test_size is not None:
         config["test_size"] = args.test_size
     split = runs.load_data(config)[args.split]
-    reports = runs.evaluate_model(model, split, top_k=args.top_k)
+    reports = runs.evaluate_model(model, split, top_k=args.top_k, ten_crop=args.ten_crop)
     print(format_report(reports, title=f"{type(model).__name__} ({args.split})"))
     return 0
 
@@ -287,6 +287,14 @@ def build_parser():
     evaluate.add_argument("--split", default="test", choices=["train", "val", "test"])
     evaluate.add_argument("--test-size", type=int, default=None, help="images to evaluate")
     evaluate.add_argument("--top-k", type=int, default=3)
+    evaluate.add_argument(
+        "--ten-crop",
+        type=int,
+        nargs="+",
+        metavar="SIDE",
+        help="also score 10 crops (corners, centre, mirrored) of each image decoded at SIDE "
+        "px (several sides: averaged), as the papers' multi-crop rows; image-file data sets",
+    )
     evaluate.set_defaults(func=_evaluate)
 
     pred = sub.add_parser("predict", help="labels (and attention pictures) for image files")

@@ -88,6 +88,11 @@ def test_train_on_a_csv_of_own_images(tmp_path, capsys):
     assert main(args) == 0
     with open(os.path.join(run, "metrics.json")) as f:
         assert json.load(f)["num_test_images"] == 3  # 10% of 30
+    capsys.readouterr()
+    assert main(["evaluate", run, "--ten-crop", "40", "36"]) == 0  # the papers' multi-crop rows
+    assert "10-crop, top-3" in capsys.readouterr().out
+    assert main(["evaluate", run, "--ten-crop", "32"]) == 2
+    assert "must exceed the model's image size 32" in capsys.readouterr().err
     assert main(["data", "stats", "--dataset", "csv", "--csv", str(tmp_path / "labels.csv")]) == 0
     out = capsys.readouterr().out
     assert "train: 24 images, 3 classes" in out
