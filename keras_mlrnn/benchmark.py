@@ -136,7 +136,7 @@ def _build(method, num_images, args):
 
 
 def _timed(run):
-    """Seconds `run()` takes; `run` returns numpy (host) data, so the device work is done."""
+    """Seconds `run()` takes; `run` must wait for the device (read its results back)."""
     start = time.perf_counter()
     run()
     return time.perf_counter() - start
@@ -498,24 +498,14 @@ def main(argv=None):
             if left or (remaining is not None and remaining <= 0):
                 left.append((method, batch))
                 continue
-            command = [sys.executable, "-m", "keras_mlrnn.benchmark", *passed, "--single", method]
-            began = time.monotonic()
             try:
-                result = subprocess.run(
-                    [*command, str(batch)],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=remaining,
-                )
+                done = _measure_in_subprocess(passed, method, batch, env, remaining)
             except subprocess.TimeoutExpired:
                 left.append((method, batch))
                 continue
-            if result.returncode != 0:
+            except RuntimeError as error:
                 _save(args, results, complete=False)
-                raise SystemExit(f"{method} at batch {batch} failed:\n{result.stderr[-3000:]}")
-            done = json.loads(result.stdout.strip().splitlines()[-1])
-            done["seconds"] = time.monotonic() - began  # start, compiles and timed runs
+                raise SystemExit(str(error))
             results.append(done)
             _save(args, results, complete=False)
             if args.profile:
@@ -536,6 +526,23 @@ def main(argv=None):
         )
         return 3
     return 0
+
+
+def _measure_in_subprocess(passed, method, batch, env, timeout):
+    """One measurement in a fresh process (so peak memory is its own): the child's result.
+
+    Raises `subprocess.TimeoutExpired` past `timeout` seconds (the child is
+    killed) and RuntimeError, with the child's error output, if it fails.
+    """
+    command = [sys.executable, "-m", "keras_mlrnn.benchmark", *passed]
+    command += ["--single", method, str(batch)]
+    began = time.monotonic()
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"{method} at batch {batch} failed:\n{result.stderr[-3000:]}")
+    done = json.loads(result.stdout.strip().splitlines()[-1])
+    done["seconds"] = time.monotonic() - began  # start, compiles and timed runs
+    return done
 
 
 # The arguments that change what a measurement means: a --resume must repeat them.
