@@ -3,6 +3,7 @@ import itertools
 import keras
 import numpy as np
 import pytest
+from keras.ops import convert_to_numpy as to_numpy
 
 from keras_mlrnn.layers import CandidatePoolMask, SoftAttention
 
@@ -18,14 +19,14 @@ def _inputs(seed=0, batch=2, regions=6, depth=5, query=3):
 def test_soft_attention_weights_and_context():
     features, query = _inputs()
     layer = SoftAttention(4)
-    context, weights = (np.asarray(t) for t in layer(features, query))
+    context, weights = (to_numpy(t) for t in layer(features, query))
     assert weights.shape == (2, 6) and context.shape == (2, 5)
     np.testing.assert_allclose(weights.sum(1), 1.0, atol=1e-6)
     np.testing.assert_allclose(context, np.einsum("bn,bnd->bd", weights, features), atol=1e-5)
     # numpy reference of the energies
-    Wv, bv = (np.asarray(w) for w in layer.feature_dense.weights)
-    Wh = np.asarray(layer.query_dense.kernel)
-    w = np.asarray(layer.score_dense.kernel)[:, 0]
+    Wv, bv = (to_numpy(w) for w in layer.feature_dense.weights)
+    Wh = to_numpy(layer.query_dense.kernel)
+    w = to_numpy(layer.score_dense.kernel)[:, 0]
     energy = np.tanh(features @ Wv + bv + (query @ Wh)[:, None]) @ w
     expected = np.exp(energy) / np.exp(energy).sum(1, keepdims=True)
     np.testing.assert_allclose(weights, expected, atol=1e-5)
@@ -34,7 +35,7 @@ def test_soft_attention_weights_and_context():
 def test_soft_attention_mask_gives_zero_weight():
     features, query = _inputs(1)
     mask = np.array([[1, 1, 0, 1, 0, 1], [0, 0, 0, 0, 0, 1]], np.float32)
-    context, weights = (np.asarray(t) for t in SoftAttention(4)(features, query, region_mask=mask))
+    context, weights = (to_numpy(t) for t in SoftAttention(4)(features, query, region_mask=mask))
     assert np.all(weights[mask == 0] == 0.0)
     np.testing.assert_allclose(weights.sum(1), 1.0, atol=1e-6)
     np.testing.assert_allclose(context[1], features[1, 5], atol=1e-5)
@@ -43,10 +44,10 @@ def test_soft_attention_mask_gives_zero_weight():
 def test_soft_attention_permutation_invariance_and_equivariance():
     features, query = _inputs(2)
     layer = SoftAttention(4)
-    context, weights = (np.asarray(t) for t in layer(features, query))
+    context, weights = (to_numpy(t) for t in layer(features, query))
     for perm in itertools.islice(itertools.permutations(range(6)), 5, 40, 7):
         perm = np.array(perm)
-        c2, w2 = (np.asarray(t) for t in layer(features[:, perm], query))
+        c2, w2 = (to_numpy(t) for t in layer(features[:, perm], query))
         np.testing.assert_allclose(c2, context, atol=1e-5)
         np.testing.assert_allclose(w2, weights[:, perm], atol=1e-6)
 
@@ -60,7 +61,7 @@ def test_soft_attention_mixed_precision(policy):
     assert keras.backend.standardize_dtype(weights.dtype) == "float32"
     assert keras.backend.standardize_dtype(context.dtype) == compute
     assert all(v.dtype == "float32" for v in layer.weights)
-    np.testing.assert_allclose(np.asarray(weights).sum(1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(weights).sum(1), 1.0, atol=1e-5)
 
 
 def test_soft_attention_config_and_precomputed_projection():
@@ -70,14 +71,14 @@ def test_soft_attention_config_and_precomputed_projection():
     assert clone.units == 4 and clone.name == "att"
     c1, _ = layer(features, query)
     c2, _ = layer(features, query, projected_features=layer.project_features(features))
-    np.testing.assert_allclose(np.asarray(c1), np.asarray(c2), atol=1e-6)
+    np.testing.assert_allclose(to_numpy(c1), to_numpy(c2), atol=1e-6)
 
 
 @pytest.mark.parametrize("dtype,value", [("float32", -1e9), ("float16", -65504.0)])
 def test_candidate_pool_mask(dtype, value):
     scores = np.array([[0.3, 2.0, -1.0]], dtype=dtype)
     pool = np.array([[1.0, 0.0, 1.0]])
-    out = np.asarray(CandidatePoolMask(dtype=dtype)(keras.ops.convert_to_tensor(scores), pool))
+    out = to_numpy(CandidatePoolMask(dtype=dtype)(keras.ops.convert_to_tensor(scores), pool))
     assert out.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(out, np.array([[0.3, value, -1.0]], dtype=dtype))
     assert np.all(np.isfinite(out))
@@ -90,7 +91,7 @@ def _grad(fn, x):
     if backend == "jax":
         import jax
 
-        return np.asarray(jax.grad(lambda v: fn(v))(keras.ops.convert_to_tensor(x)))
+        return to_numpy(jax.grad(lambda v: fn(v))(keras.ops.convert_to_tensor(x)))
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -106,7 +107,7 @@ def test_spatial_transformer_identity_returns_input():
 
     x = np.random.default_rng(0).normal(size=(2, 5, 7, 3)).astype(np.float32)
     theta = np.array([[1.0, 1.0, 0.0, 0.0]] * 2, np.float32)
-    out = np.asarray(SpatialTransformer((5, 7))(x, theta))
+    out = to_numpy(SpatialTransformer((5, 7))(x, theta))
     np.testing.assert_allclose(out, x, atol=1e-5)
 
 
@@ -116,11 +117,11 @@ def test_spatial_transformer_one_pixel_shift_brings_zeros():
     x = np.random.default_rng(1).uniform(1, 2, size=(1, 4, 6, 2)).astype(np.float32)
     # one pixel in normalised x is 2 / (W - 1)
     theta = np.array([[1.0, 1.0, 2.0 / 5.0, 0.0]], np.float32)
-    out = np.asarray(SpatialTransformer((4, 6))(x, theta))
+    out = to_numpy(SpatialTransformer((4, 6))(x, theta))
     np.testing.assert_allclose(out[:, :, :5], x[:, :, 1:], atol=1e-5)
     np.testing.assert_allclose(out[:, :, 5], 0.0, atol=1e-6)
     theta = np.array([[1.0, 1.0, 0.0, -2.0 / 3.0]], np.float32)  # one pixel up in y
-    out = np.asarray(SpatialTransformer((4, 6))(x, theta))
+    out = to_numpy(SpatialTransformer((4, 6))(x, theta))
     np.testing.assert_allclose(out[:, 1:], x[:, :3], atol=1e-5)
     np.testing.assert_allclose(out[:, 0], 0.0, atol=1e-6)
 
@@ -130,7 +131,7 @@ def test_spatial_transformer_zoom_matches_numpy_bilinear():
 
     x = np.random.default_rng(2).normal(size=(1, 5, 5, 1)).astype(np.float32)
     theta = np.array([[0.5, 0.3, 0.1, -0.2]], np.float32)
-    out = np.asarray(SpatialTransformer(3)(x, theta))[0, ..., 0]
+    out = to_numpy(SpatialTransformer(3)(x, theta))[0, ..., 0]
     expected = np.zeros((3, 3))
     for i, yt in enumerate(np.linspace(-1, 1, 3)):
         for j, xt in enumerate(np.linspace(-1, 1, 3)):

@@ -40,7 +40,7 @@ def test_mobilenet_v2_backbone_matches_the_full_keras_model(shared_dir):
     )
     model.build()
     model.classifier.set_weights(full.get_layer("predictions").get_weights())
-    logits = keras.ops.convert_to_numpy(model.forward(images)["logits"])
+    logits = keras.ops.convert_to_numpy(model.compute_outputs(images)["logits"])
     np.testing.assert_array_equal(logits.argmax(1), expected.argmax(1))
     np.testing.assert_allclose(logits, expected, rtol=1e-3, atol=1e-3)
 

@@ -19,8 +19,10 @@ are present, and just the scores otherwise. `compute_loss` hands the dict to
 the method's `compute_method_loss`; compiled metrics see the scores.
 
 A subclass implements:
-- `forward(images, targets, training) -> dict` with at least `"scores"`
-  (float32, `(B, C)`); `targets` is None at inference.
+- `compute_outputs(images, targets, training) -> dict` with at least `"scores"`
+  (float32, `(B, C)`); `targets` is None at inference. (Not named `forward`:
+  on the PyTorch backend a Keras layer is a `torch.nn.Module`, whose
+  `__call__` runs `forward`.)
 - `compute_method_loss(y_true, outputs, sample_weight) -> scalar` (float32).
 - `decode_sets(images) -> (B, C)` multi-hot (defaults to `scores >= 0.5`).
 """
@@ -173,17 +175,17 @@ class MultiLabelModel(keras.Model):
         self._batched = _Unsaved({})
 
     # ----------------------------------------------------------- subclass API
-    def forward(self, images, targets=None, training=False):
+    def compute_outputs(self, images, targets=None, training=False):
         """Runs the method. Returns a dict with at least `"scores"` (B, C) float32."""
         raise NotImplementedError
 
     def compute_method_loss(self, y_true, outputs, sample_weight=None):
-        """The method's own training loss from `forward`'s outputs (scalar, float32)."""
+        """The method's training loss from `compute_outputs`' dict (scalar, float32)."""
         raise NotImplementedError
 
     def decode_sets(self, images):
         """The method's multi-hot decision for a batch (default: scores >= 0.5)."""
-        scores = self.forward(images, None, training=False)["scores"]
+        scores = self.compute_outputs(images, None, training=False)["scores"]
         return ops.cast(scores >= 0.5, "float32")
 
     def adapt(self, labels):
@@ -241,14 +243,15 @@ class MultiLabelModel(keras.Model):
         # training path, whatever shapes Keras recorded (dict or tensor).
         images = ops.zeros((1, size, size, 3), dtype="uint8")
         targets = ops.zeros((1, self.num_classes), dtype="float32")
-        self.forward(images, targets, training=False)
+        self.compute_outputs(images, targets, training=False)
         self.built = True
 
     def call(self, inputs, training=False):
         if isinstance(inputs, dict):
-            outputs = self.forward(inputs["images"], inputs.get("targets"), training=training)
-            return outputs if inputs.get("targets") is not None else outputs["scores"]
-        return self.forward(inputs, None, training=training)["scores"]
+            targets = inputs.get("targets")
+            outputs = self.compute_outputs(inputs["images"], targets, training=training)
+            return outputs if targets is not None else outputs["scores"]
+        return self.compute_outputs(inputs, None, training=training)["scores"]
 
     def _pack_targets(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)

@@ -45,7 +45,7 @@ class BinaryRelevance(MultiLabelModel):
         self.dropout = layers.Dropout(self.dropout_rate, dtype=self.dtype_policy, name="dropout")
         self.classifier = layers.Dense(num_classes, dtype=self.dtype_policy, name="classifier")
 
-    def forward(self, images, targets=None, training=False):
+    def compute_outputs(self, images, targets=None, training=False):
         features = self.pool(self.image_features(images, training=training))
         logits = self.classifier(self.dropout(features, training=training))
         # Sigmoid and loss in float32 whatever the compute dtype.
@@ -59,7 +59,7 @@ class BinaryRelevance(MultiLabelModel):
         return weighted_batch_mean(per_sample, sample_weight)
 
     def decode_sets(self, images):
-        scores = self.forward(images, None, training=False)["scores"]
+        scores = self.compute_outputs(images, None, training=False)["scores"]
         keep = scores >= self.threshold
         if self.top_k is not None:
             keep = ops.logical_and(keep, top_k_mask(scores, self.top_k))

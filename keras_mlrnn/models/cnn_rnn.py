@@ -219,7 +219,7 @@ class CNNRNN(MultiLabelModel):
         return step_inputs, step_targets, ops.cast(mask, "float32")
 
     # ------------------------------------------------------------- forward
-    def forward(self, images, targets=None, training=False):
+    def compute_outputs(self, images, targets=None, training=False):
         pooled = self.pool(self.image_features(images, training=training))
         image_embedding = self.image_projection(self.dropout(pooled, training=training))
         if targets is None:
@@ -279,7 +279,7 @@ class CNNRNN(MultiLabelModel):
         return weighted_batch_mean(per_image, sample_weight)
 
     def decode_sets(self, images):
-        return self.forward(images, None, training=False)["sets"]
+        return self.compute_outputs(images, None, training=False)["sets"]
 
     def get_config(self):
         config = super().get_config()

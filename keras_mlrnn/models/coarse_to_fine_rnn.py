@@ -133,7 +133,7 @@ class CoarseToFineRNN(MultiLabelModel):
         )
         return step_logits, ops.reshape(attention, (-1, self.steps + 1, height, width))
 
-    def forward(self, images, targets=None, training=False):
+    def compute_outputs(self, images, targets=None, training=False):
         step_logits, attention = self._run(images, training)
         pooled_logits = ops.max(step_logits, axis=1)  # sigmoid is monotone: max of p_t
         return {
@@ -155,12 +155,12 @@ class CoarseToFineRNN(MultiLabelModel):
         return loss
 
     def decode_sets(self, images):
-        scores = self.forward(images, None, training=False)["scores"]
+        scores = self.compute_outputs(images, None, training=False)["scores"]
         return ops.cast(scores >= self.threshold, "float32")
 
     def attention_batch(self, images):
         """Global then per-step local attention `(B, 1 + T, h, w)` for one batch."""
-        return self.forward(images, None, training=False)["attention"]
+        return self.compute_outputs(images, None, training=False)["attention"]
 
     def explain_batch(self, images):
         """For `keras_mlrnn.visualize`: the global map, then each step's map and label.
@@ -170,7 +170,7 @@ class CoarseToFineRNN(MultiLabelModel):
             (-1 for the global glance, then each step's most likely label)
             and "scores" `(B, 1 + T)` (that label's probability; 0 for the glance).
         """
-        out = self.forward(images, None, training=False)
+        out = self.compute_outputs(images, None, training=False)
         probs = ops.sigmoid(out["step_logits"])
         labels = ops.cast(ops.argmax(probs, axis=-1), "int32")
         batch = ops.shape(labels)[0]

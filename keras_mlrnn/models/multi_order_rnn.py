@@ -100,7 +100,7 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
         self.classifier = layers.Dense(num_classes, dtype=policy, name="step_classifier")
         self.multi_order_loss = MultiOrderLoss(from_logits=True)
 
-    def forward(self, images, targets=None, training=False):
+    def compute_outputs(self, images, targets=None, training=False):
         pooled = self.pool(self.image_features(images, training=training))
         confidence_logits = self.confidence(pooled)
         if self.stage == "recurrent":  # the CNN and s^ are fixed
@@ -141,12 +141,12 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
         return loss
 
     def decode_sets(self, images):
-        scores = self.forward(images, None, training=False)["scores"]
+        scores = self.compute_outputs(images, None, training=False)["scores"]
         return ops.cast(scores >= self.threshold, "float32")
 
     def step_probabilities(self, images):
         """Per-step sigmoid probabilities `(B, T, C)` of one batch (a tensor)."""
-        return ops.sigmoid(self.forward(images, None, training=False)["step_logits"])
+        return ops.sigmoid(self.compute_outputs(images, None, training=False)["step_logits"])
 
     def step_scores(self, x, batch_size=None):
         """Per-step probabilities `(N, T, C)` as numpy: which label each step was sure of.

@@ -195,7 +195,7 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
             "prob_logits": ops.cast(prob_logits, "float32"),
         }
 
-    def forward(self, images, targets=None, training=False):
+    def compute_outputs(self, images, targets=None, training=False):
         if targets is None:
             return self._beam_decode(images, training)
         outputs = self.greedy_loop(images, training)
@@ -266,7 +266,7 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
         return total
 
     def decode_sets(self, images):
-        return self.forward(images, None, training=False)["sets"]
+        return self.compute_outputs(images, None, training=False)["sets"]
 
     # ------------------------------------------------------ user helpers
     def attention_batch(self, images):

@@ -129,7 +129,7 @@ class RegionAttentionRNN(MultiLabelModel):
                 thetas.append(theta)
         return ops.stack(region_logits, axis=1), ops.stack(thetas, axis=1)
 
-    def forward(self, images, targets=None, training=False):
+    def compute_outputs(self, images, targets=None, training=False):
         region_logits, thetas = self._run(images, training)
         pooled = ops.max(region_logits, axis=1)  # category-wise max pooling (eq. 6)
         return {
@@ -149,7 +149,7 @@ class RegionAttentionRNN(MultiLabelModel):
         return loss
 
     def decode_sets(self, images):
-        scores = self.forward(images, None, training=False)["scores"]
+        scores = self.compute_outputs(images, None, training=False)["scores"]
         keep = ops.logical_and(top_k_mask(scores, self.top_k), scores >= self.threshold)
         return ops.cast(keep, "float32")
 

@@ -15,7 +15,7 @@ def test_binary_relevance_generic(tiny_batch, tmp_path):
 def test_loss_is_mean_sigmoid_bce(tiny_batch):
     images, targets = tiny_batch
     model = km.BinaryRelevance(**KWARGS)
-    outputs = model.forward(images, targets)
+    outputs = model.compute_outputs(images, targets)
     z = ops.convert_to_numpy(outputs["logits"]).astype(np.float64)
     # numpy reference: stable BCE with logits, mean over classes and batch
     expected = np.mean(np.maximum(z, 0) - z * targets + np.log1p(np.exp(-np.abs(z))))

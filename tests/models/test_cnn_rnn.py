@@ -43,7 +43,8 @@ def test_teacher_forcing_sequences():
     )
     # order by frequency: 1, 2, 3, 0
     y = np.array([[1, 0, 1, 0], [0, 0, 0, 0], [1, 1, 1, 0]], np.float32)
-    inputs, targets, mask = (np.asarray(t) for t in model._sequences(ops.convert_to_tensor(y)))
+    sequences = model._sequences(ops.convert_to_tensor(y))
+    inputs, targets, mask = (ops.convert_to_numpy(t) for t in sequences)
     START, END = 5, 4
     np.testing.assert_array_equal(inputs[:, 0], [START] * 3)
     np.testing.assert_array_equal(targets[0], [2, 0, END])  # two labels, then END
@@ -58,10 +59,10 @@ def test_teacher_forcing_sequences():
 def test_loss_is_masked_softmax_cross_entropy(tiny_batch):
     images, targets = tiny_batch
     model = _adapted(images, targets)
-    out = model.forward(images, targets)
-    logits = np.asarray(out["step_logits"], np.float64)
+    out = model.compute_outputs(images, targets)
+    logits = ops.convert_to_numpy(out["step_logits"]).astype(np.float64)
     log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-    tgt, mask = np.asarray(out["step_targets"]), np.asarray(out["mask"])
+    tgt, mask = ops.convert_to_numpy(out["step_targets"]), ops.convert_to_numpy(out["mask"])
     ce = -np.take_along_axis(log_p, tgt[..., None], axis=-1)[..., 0]
     expected = np.mean((ce * mask).sum(1) / mask.sum(1))
     assert float(model.compute_method_loss(targets, out)) == pytest.approx(expected, rel=1e-5)
@@ -72,9 +73,9 @@ def test_predict_sets_is_the_beam_path_and_scores_cover_it(tiny_batch):
     model = _adapted(images, targets)
     model.compile(optimizer="adam")
     model.fit(images, targets, epochs=3, verbose=0)
-    out = model.forward(images)
+    out = model.compute_outputs(images)
     sets = model.predict_sets(images)
-    tokens, length = np.asarray(out["tokens"]), np.asarray(out["length"])
+    tokens, length = ops.convert_to_numpy(out["tokens"]), ops.convert_to_numpy(out["length"])
     for b in range(len(images)):
         path = tokens[b, : length[b]]
         assert len(set(path)) == len(path) and np.all(path < 20)

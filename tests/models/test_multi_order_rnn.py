@@ -28,7 +28,7 @@ def test_scores_are_label_wise_max_of_step_probabilities(tiny_batch):
 def test_step_two_reads_the_embedding_of_step_one_argmax(tiny_batch):
     images, _ = tiny_batch
     model = km.MultiOrderRNN(**KWARGS)
-    step_logits = ops.convert_to_numpy(model.forward(images)["step_logits"])
+    step_logits = ops.convert_to_numpy(model.compute_outputs(images)["step_logits"])
     # Rebuild steps 1 and 2 by hand from the model's layers.
     soft = ops.sigmoid(model.confidence(model.pool(model.image_features(images))))
     state = [model.init_h(soft), model.init_c(soft)]
@@ -58,7 +58,7 @@ def test_stage_losses_are_their_parts(tiny_batch):
     """joint = MultiOrderLoss + weight * BCE(s^); each stage keeps its own part."""
     images, targets = tiny_batch
     model = km.MultiOrderRNN(**KWARGS, confidence_loss_weight=0.5)
-    outputs = model.forward(images, targets)
+    outputs = model.compute_outputs(images, targets)
     step_logits = ops.convert_to_numpy(outputs["step_logits"]).astype(np.float64)
     confidence = ops.convert_to_numpy(outputs["confidence_logits"]).astype(np.float64)
 
