@@ -257,12 +257,16 @@ class MultiLabelModel(keras.Model):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if y is None or isinstance(x, dict):
             return data
+        self._check_labels(y)
+        return keras.utils.pack_x_y_sample_weight({"images": x, "targets": y}, y, sample_weight)
+
+    def _check_labels(self, y):
+        """A ValueError naming the expected shape unless `y` is `(batch, num_classes)`."""
         if len(y.shape) != 2 or y.shape[-1] not in (None, self.num_classes):
             raise ValueError(
                 f"{type(self).__name__} has num_classes={self.num_classes}, but the labels have "
                 f"shape {tuple(y.shape)}; expected (batch, {self.num_classes})."
             )
-        return keras.utils.pack_x_y_sample_weight({"images": x, "targets": y}, y, sample_weight)
 
     def train_step(self, *args):
         # JAX's step is train_step(state, data); TF's and torch's train_step(data).
@@ -290,6 +294,8 @@ class MultiLabelModel(keras.Model):
         return total
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        # PyTorch's fit builds the metrics on a first batch before any train_step.
+        self._check_labels(y)
         scores = y_pred["scores"] if isinstance(y_pred, dict) else y_pred
         return super().compute_metrics(x, y, scores, sample_weight)
 
