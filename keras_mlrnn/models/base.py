@@ -91,13 +91,29 @@ def check_stage(stage):
 class TrainedInStages:
     """Mixin of the methods trained in stages: `stage` (one of `STAGES`) and `set_stage`.
 
-    `keras_mlrnn.runs.train(warmup_epochs=N)` accepts exactly these methods.
+    The method has a confidence head (logits `(B, C)`) and a
+    `confidence_loss_weight`. `keras_mlrnn.runs.train(warmup_epochs=N)`
+    accepts exactly these methods.
     """
 
     def set_stage(self, stage):
         """Switches what `fit` trains: "joint", "features" or "recurrent"."""
         self.stage = check_stage(stage)
         self._reset_compiled()
+
+    def confidence_loss(self, y_true, logits, sample_weight=None):
+        """The confidence head's sigmoid BCE as the stage weighs it (scalar, float32).
+
+        Weight 1 in "features" (the stage's only loss, whatever
+        `confidence_loss_weight` is), `confidence_loss_weight` in "joint",
+        0 in "recurrent".
+        """
+        weight = {"features": 1.0, "joint": self.confidence_loss_weight, "recurrent": 0.0}
+        if not weight[self.stage]:
+            return 0.0
+        y_true = ops.cast(y_true, "float32")
+        bce = keras.losses.binary_crossentropy(y_true, logits, from_logits=True)
+        return weight[self.stage] * weighted_batch_mean(bce, sample_weight)
 
 
 def top_k_mask(scores, k):

@@ -45,7 +45,8 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
         lstm_units: int. Defaults to 512.
         embedding_dim: int. Label-embedding size. Defaults to 256.
         threshold: float. Decision threshold of `predict_sets`. Defaults to 0.5.
-        confidence_loss_weight: float. Weight of the CNN head's BCE.
+        confidence_loss_weight: float. Weight of the CNN head's BCE in stage
+            "joint" (stage "features" trains that BCE alone, unweighted).
             Defaults to 1.0.
         stage: str. "joint", "features" or "recurrent". Defaults to "joint".
         **kwargs: `MultiLabelModel` arguments (`backbone`, `image_size`, ...).
@@ -132,13 +133,7 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
             # `.call`: per-image values, the batch mean ours (see CoarseToFineRNN).
             per_image = self.multi_order_loss.call(y_true, outputs["step_logits"])
             loss = loss + weighted_batch_mean(per_image, sample_weight)
-        if self.stage == "features" or (self.stage == "joint" and self.confidence_loss_weight):
-            bce = keras.losses.binary_crossentropy(
-                y_true, outputs["confidence_logits"], from_logits=True
-            )
-            weight = 1.0 if self.stage == "features" else self.confidence_loss_weight
-            loss = loss + weight * weighted_batch_mean(bce, sample_weight)
-        return loss
+        return loss + self.confidence_loss(y_true, outputs["confidence_logits"], sample_weight)
 
     def decode_sets(self, images):
         scores = self.compute_outputs(images, None, training=False)["scores"]

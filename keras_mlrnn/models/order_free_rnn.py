@@ -56,7 +56,9 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
         max_length: int or None. Most labels per path and training steps;
             None until `adapt` sets the largest label count in training.
         stop_threshold: float. Path-probability floor. Defaults to 0.5.
-        confidence_loss_weight: float. Weight of `v_prob`'s BCE. Defaults to 1.0.
+        confidence_loss_weight: float. Weight of `v_prob`'s BCE in stage
+            "joint" (stage "features" trains that BCE alone, unweighted).
+            Defaults to 1.0.
         stage: str. "joint", "features" or "recurrent". Defaults to "joint".
         **kwargs: `MultiLabelModel` arguments.
 
@@ -260,10 +262,7 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
                 step_targets[..., None], step_logits[..., None], from_logits=True
             )  # (B, T, C)
             total = total + weighted_batch_mean(ops.mean(bce, axis=(1, 2)), sample_weight)
-        if self.stage in ("joint", "features") and self.confidence_loss_weight:
-            bce = keras.losses.binary_crossentropy(y_true, outputs["prob_logits"], from_logits=True)
-            total = total + self.confidence_loss_weight * weighted_batch_mean(bce, sample_weight)
-        return total
+        return total + self.confidence_loss(y_true, outputs["prob_logits"], sample_weight)
 
     def decode_sets(self, images):
         return self.compute_outputs(images, None, training=False)["sets"]

@@ -79,3 +79,25 @@ def test_stages_train_different_parts(tiny_batch):
     check_stages_train_different_parts(
         model, images, targets, head=model.probability_head.kernel, lstm=model.cell.weights[0]
     )
+
+
+def test_confidence_loss_by_stage(tiny_batch):
+    """Stage "features" trains v_prob's BCE alone and unweighted (as MultiOrderRNN does);
+    "joint" adds it to the step loss with confidence_loss_weight."""
+    images, targets = tiny_batch
+    model = km.OrderFreeRNN(**KWARGS, confidence_loss_weight=0.0, stage="features")
+    out = model.compute_outputs(images, targets)
+    z = ops.convert_to_numpy(out["prob_logits"]).astype(np.float64)
+    bce = np.mean(np.maximum(z, 0) - z * targets + np.log1p(np.exp(-np.abs(z))))
+    assert bce > 0
+    assert float(model.compute_method_loss(targets, out)) == pytest.approx(bce, rel=1e-5)
+    s = ops.convert_to_numpy(out["step_logits"]).astype(np.float64)  # (B, T, C)
+    y = targets[:, None, :]
+    steps = np.mean(np.maximum(s, 0) - s * y + np.log1p(np.exp(-np.abs(s))))
+    for stage in ("joint", "recurrent"):  # weight 0: the step loss alone
+        model.set_stage(stage)
+        assert float(model.compute_method_loss(targets, out)) == pytest.approx(steps, rel=1e-5)
+    model.confidence_loss_weight = 0.5
+    model.set_stage("joint")
+    joint = float(model.compute_method_loss(targets, out))
+    assert joint == pytest.approx(steps + 0.5 * bce, rel=1e-5)
