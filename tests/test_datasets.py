@@ -82,6 +82,78 @@ def test_voc_format_with_difficult_mask(tmp_path):
         load_voc2007(str(root), "test")
 
 
+def _voc_devkit_with_both(tmp_path):
+    """A small devkit with XML annotations and the per-class files the devkit derives from them.
+
+    train: 000001 (dog, person + a difficult person, cat only difficult),
+    000002 (car); val: 000003 (no object of any class but a difficult cow).
+    """
+    root = tmp_path / "VOCdevkit" / "VOC2007"
+    main = root / "ImageSets" / "Main"
+    os.makedirs(main)
+    os.makedirs(root / "Annotations")
+    objects = {
+        "000001": [("dog", 0), ("person", 1), ("person", 0), ("cat", 1)],
+        "000002": [("car", 0)],
+        "000003": [("cow", 1)],
+    }
+    splits = {"train": ["000001", "000002"], "val": ["000003"]}
+    for image_id, objs in objects.items():
+        (root / "Annotations" / f"{image_id}.xml").write_text(_voc_xml(objs))
+        _jpeg(str(root / "JPEGImages" / f"{image_id}.jpg"))
+    for split, ids in splits.items():
+        (main / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids))
+        for name in VOC_CLASSES:
+            lines = []
+            for i in ids:  # the devkit's rule: 1 any non-difficult, 0 only difficult, -1 none
+                flags = [d for n, d in objects[i] if n == name]
+                value = "-1" if not flags else ("1" if 0 in flags else "0")
+                lines.append(f"{i} {value:>2}\n")
+            (main / f"{name}_{split}.txt").write_text("".join(lines))
+    return root
+
+
+def test_voc_class_files_agree_with_xml(tmp_path):
+    root = _voc_devkit_with_both(tmp_path)
+    idx = {n: i for i, n in enumerate(VOC_CLASSES)}
+    expected = np.zeros((3, 20))
+    expected[0, [idx["dog"], idx["person"]]] = 1
+    expected[1, idx["car"]] = 1
+    mask = np.ones((3, 20))
+    mask[0, idx["cat"]] = 0
+    mask[2, idx["cow"]] = 0
+    # trainval has no list file here: it is train followed by val
+    from_files = load_voc2007(str(tmp_path), "trainval", labels_from="class_files")
+    from_xml = load_voc2007(str(tmp_path), "trainval", labels_from="xml")
+    for data in (from_files, from_xml, load_voc2007(str(tmp_path), "trainval")):
+        np.testing.assert_array_equal(data.labels, expected)
+        np.testing.assert_array_equal(data.mask, mask)
+    assert [os.path.basename(p) for p in from_files.paths] == [
+        "000001.jpg", "000002.jpg", "000003.jpg"
+    ]
+    val = load_voc2007(str(root), "val")
+    np.testing.assert_array_equal(val.labels, expected[2:])
+    # auto reads the class files: with the XML gone it still loads
+    for xml in (root / "Annotations").iterdir():
+        xml.unlink()
+    np.testing.assert_array_equal(load_voc2007(str(root), "train").labels, expected[:2])
+    with pytest.raises(ValueError, match="Cannot read VOC annotation"):
+        load_voc2007(str(root), "train", labels_from="xml")
+
+
+def test_voc_bad_class_file_is_named(tmp_path):
+    root = _voc_devkit_with_both(tmp_path)
+    bad = root / "ImageSets" / "Main" / "dog_train.txt"
+    bad.write_text("000001 2\n000002 -1\n")
+    with pytest.raises(ValueError, match=r"dog_train.txt, line 1: expected"):
+        load_voc2007(str(root), "train")
+    bad.write_text("000001 1\n")
+    with pytest.raises(ValueError, match=r"dog_train.txt: 1 images of the train list have no line"):
+        load_voc2007(str(root), "train")
+    with pytest.raises(ValueError, match="Unknown VOC split 'minival'"):
+        load_voc2007(str(root), "minival")
+
+
 def test_nuswide_format(tmp_path):
     (tmp_path / "Concepts81.txt").write_text("sky\nwater\n")
     os.makedirs(tmp_path / "ImageList")

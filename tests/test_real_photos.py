@@ -5,6 +5,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 from PIL import Image
 
 import keras_mlrnn as km
@@ -80,3 +81,15 @@ def test_coco128_split_is_fixed_by_image_id(shared_dir):
     assert len(set(everything)) == 128
     assert names["test"] == everything[-32:]  # the 32 largest image ids
     assert names["val"] == sorted(everything[:96])[7::8]
+
+
+def test_voc2007_splits_from_the_class_files(shared_dir):
+    from keras_mlrnn.data.splits import load_splits
+
+    splits = load_splits("voc2007", data_dir=os.path.join(shared_dir, "data", "voc2007"))
+    # the README of ../shared/data/voc2007: 2,500 / 500 / 1,000 images, labels per image
+    expected = {"train": (2500, 1.48), "val": (500, 1.41), "test": (1000, 1.45)}
+    for name, (count, per_image) in expected.items():
+        assert splits[name].labels.shape == (count, 20)
+        assert splits[name].labels.sum(1).mean() == pytest.approx(per_image, abs=0.005)
+        assert 0 < (splits[name].mask == 0).sum() < 0.02 * splits[name].mask.size

@@ -7,7 +7,8 @@ targets. Splits:
 - `scenes`: the generator's three independent streams.
 - `coco`: train = `train{year}` minus every 20th image (val); test = `val{year}`
   (the papers' protocol: COCO's test labels are not public).
-- `voc2007`: train = `trainval` minus every 20th image (val); test = `test`.
+- `voc2007`: the devkit's `train`, `val` and `test` lists where it has a
+  `val.txt`; else train = `trainval` minus every 20th image (val).
 - `nuswide`: train = the official Train list minus every 20th image; test = Test.
 - `coco128`: the 128-image COCO subset (`instances_train2017.json` and
   `train2017/`), sorted by image id: the last 32 are the test split, every
@@ -129,8 +130,10 @@ def load_splits(dataset, data_dir=None, csv=None, image_size=64, seed=0, sizes=N
 
         train, test = load_coco(data_dir, f"train{year}"), load_coco(data_dir, f"val{year}")
     elif dataset == "voc2007":
-        from keras_mlrnn.data.voc import load_voc2007
+        from keras_mlrnn.data.voc import has_val_list, load_voc2007
 
+        if has_val_list(data_dir):
+            return {s: _from_files(load_voc2007(data_dir, s)) for s in ("train", "val", "test")}
         train, test = load_voc2007(data_dir, "trainval"), load_voc2007(data_dir, "test")
     elif dataset == "nuswide":
         from keras_mlrnn.data.nuswide import load_nuswide
