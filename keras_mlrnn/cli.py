@@ -237,6 +237,23 @@ def _add_training_options(parser):
         help="order-free-rnn, multi-order-rnn: the first N epochs train only the CNN and its "
         "confidence head (the papers' first stage); in compare, other methods train as usual",
     )
+    parser.add_argument(
+        "--cache-features",
+        action="store_const",
+        const=True,
+        default=None,
+        help="with a frozen backbone (--model-arg backbone_trainable=false): compute its "
+        "feature maps once per split (image + mirror for training), store them in the run "
+        "(compare: OUT/features, shared) and train the head on them",
+    )
+    parser.add_argument(
+        "--train-on-val",
+        action="store_const",
+        const=True,
+        default=None,
+        help="fit on train + val for exactly --epochs and keep the last epoch (a final "
+        "model, once the epochs were chosen on val)",
+    )
     parser.add_argument("--train-size", type=int, default=None, help="images in the train split")
     parser.add_argument("--val-size", type=int, default=None)
     parser.add_argument("--test-size", type=int, default=None)

@@ -143,6 +143,8 @@ def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
     if not models:
         raise ValueError("compare needs at least one model.")
     os.makedirs(out_dir, exist_ok=True)
+    if options.get("cache_features") is True:  # one cache for every method and seed
+        options["cache_features"] = os.path.join(out_dir, "features")
     summary = {}
     for spec in models:
         parse_spec(spec)  # fail early on a bad spec

@@ -27,7 +27,7 @@ import time
 import keras
 import numpy as np
 
-from keras_mlrnn.data.splits import load_splits
+from keras_mlrnn.data.splits import concatenate, load_splits
 from keras_mlrnn.distribute import data_parallel
 from keras_mlrnn.metrics import format_report, multilabel_report
 from keras_mlrnn.models import get_model_class
@@ -57,6 +57,8 @@ DEFAULTS = {
     "distribute": None,
     "clipnorm": None,
     "warmup_epochs": None,
+    "cache_features": None,
+    "train_on_val": None,
 }
 
 
@@ -95,7 +97,7 @@ def _prepare_run_dir(run_dir, overwrite, resume):
     return None
 
 
-def evaluate_model(model, split, top_k=3, batch_size=128, ten_crop=None):
+def evaluate_model(model, split, top_k=3, batch_size=128, ten_crop=None, data=None):
     """Reports of a model on a `DataSplit` under threshold 0.5, top-k and its `predict_sets`.
 
     Args:
@@ -109,11 +111,15 @@ def evaluate_model(model, split, top_k=3, batch_size=128, ten_crop=None):
             (`keras_mlrnn.tta.ten_crop_scores`), and the scores averaged over
             crops and sides; two more reports, "10-crop, threshold 0.5" and
             "10-crop, top-k", use them. Needs a split of image files.
+        data: None, or what to feed the model in place of the split's images
+            (e.g. its cached backbone features,
+            `keras_mlrnn.feature_cache.FeatureCache.batches`), in the
+            split's order.
 
     Returns:
         dict: report name -> `multilabel_report` dict.
     """
-    data = split.dataset(model.image_size, batch_size)
+    data = split.dataset(model.image_size, batch_size) if data is None else data
     scores = model.predict(data, verbose=0)
     sets = model.predict_sets(data)
     labels, mask = split.labels, split.mask
@@ -272,6 +278,17 @@ def _name_unreadable_images(error, splits):
             ) from error
 
 
+def _feature_cache(config, run_dir, model):
+    """The run's `FeatureCache` (None unless `cache_features`): `run_dir/features` or a path."""
+    where = config.get("cache_features")
+    if not where:
+        return None
+    from keras_mlrnn.feature_cache import FeatureCache
+
+    directory = os.path.join(run_dir, "features") if where is True else str(where)
+    return FeatureCache(directory, model, batch_size=config["batch_size"])
+
+
 def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, **options):
     """Trains a model into a run directory and evaluates it on the test split.
 
@@ -296,7 +313,15 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             save_preset: a directory to write the best model to as a preset;
             checkpoint_steps: also checkpoint every N steps inside epochs;
             distribute: None, "data-parallel" or "multi-worker" (see
-            `keras_mlrnn.distribute.data_parallel`; batch_size is global).
+            `keras_mlrnn.distribute.data_parallel`; batch_size is global);
+            cache_features: True or a directory (default `run_dir/features`):
+            with a frozen backbone, compute its feature maps once per split
+            (and the mirror view of the training images) and train the head
+            on them (`keras_mlrnn.feature_cache`); reused on resume;
+            train_on_val: fit on train + val for exactly `epochs` and keep
+            the last epoch (for a final model, once the epochs were chosen
+            on val; the val scores in the history and the tuned decision
+            threshold then come from seen data).
 
     Raises:
         NonFiniteLossError: the loss became NaN / Inf (the message names the
@@ -323,9 +348,6 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
     splits = load_data(config)
     train_split, val_split, test_split = splits["train"], splits["val"], splits["test"]
     size, batch = config["image_size"], config["batch_size"]
-
-    train_ds = train_split.dataset(size, batch, shuffle=True, augment=True, seed=config["seed"])
-    val_ds = val_split.dataset(size, batch)
     model_path = os.path.join(run_dir, "model.keras")
     history_path = os.path.join(run_dir, "history.csv")
     checkpoint_dir = os.path.join(run_dir, "checkpoints")
@@ -343,14 +365,15 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             model_path,
             monitor="val_mAP",
             mode="max",
-            save_best_only=True,
+            # Trained on val too, val scores seen data: keep the last epoch.
+            save_best_only=not config.get("train_on_val"),
             # A resumed run keeps the best model of its earlier epochs.
             initial_value_threshold=_best_logged(history_path, "val_mAP"),
         ),
     ]
     distribute = config.get("distribute")
     scope = data_parallel(distribute) if distribute else contextlib.nullcontext()
-    start = time.time()
+    cache_seconds = None
     with scope:  # models are built, compiled and fit under the distribution
         model = get_model_class(config["model"])(
             num_classes=train_split.labels.shape[1],
@@ -360,7 +383,24 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             class_names=train_split.class_names,
             **(config.get("model_args") or {}),
         )
-        model.adapt(train_split.labels)
+        fit_names = ("train", "val") if config.get("train_on_val") else ("train",)
+        fit_split = train_split
+        if config.get("train_on_val"):
+            fit_split = concatenate(train_split, val_split)
+        cache = _feature_cache(config, run_dir, model)
+        if cache is None:
+            train_ds = fit_split.dataset(size, batch, shuffle=True, augment=True, seed=config["seed"])
+            inputs = {name: split.dataset(size, batch) for name, split in splits.items()}
+        else:
+            started = time.time()
+            train_ds = cache.batches(
+                tuple(splits[n] for n in fit_names), fit_names, batch, True, config["seed"]
+            )
+            inputs = {name: cache.batches(split, name, batch) for name, split in splits.items()}
+            cache_seconds = round(time.time() - started, 1)
+        val_ds = inputs["val"]
+        start = time.time()
+        model.adapt(fit_split.labels)
         phases = training_phases(model, config["epochs"], config.get("warmup_epochs"))
         optimizer = keras.optimizers.Adam(config["learning_rate"], clipnorm=config.get("clipnorm"))
         model.compile(optimizer=optimizer)
@@ -390,17 +430,18 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
     if phases[-1][0] is not None and best.stage != phases[-1][0]:
         best.set_stage(phases[-1][0])  # the best epoch fell in the warm-up
         changed = True
-    tuning = best.tune(val_split.dataset(size, batch), val_split.labels)
+    tuning = best.tune(val_ds, val_split.labels)
     if tuning is not None or changed:
         best.save(model_path)  # keep the tuned decision parameters
-    reports = evaluate_model(best, test_split, top_k=config["top_k"])
+    reports = evaluate_model(best, test_split, top_k=config["top_k"], data=inputs["test"])
     result = {
         "model": config["model"],
         "dataset": config["dataset"],
         "split": "test",
         "num_test_images": int(len(test_split.labels)),
         "train_seconds": round(train_seconds, 1),
-        "label_frequency_mAP": label_frequency_map(train_split.labels, test_split.labels),
+        "feature_cache_seconds": cache_seconds,
+        "label_frequency_mAP": label_frequency_map(fit_split.labels, test_split.labels),
         "validation_tuning": tuning,
         "reports": reports,
         "finished": True,

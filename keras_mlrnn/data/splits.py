@@ -56,6 +56,31 @@ class DataSplit:
         return self.files.dataset(image_size, batch_size, shuffle, augment, seed)
 
 
+def concatenate(first, second):
+    """One `DataSplit` of two splits of the same data set, `first` then `second`."""
+    if first.class_names != second.class_names:
+        raise ValueError("Cannot concatenate splits with different class names.")
+    mask = None
+    if first.mask is not None or second.mask is not None:
+        mask = np.concatenate(
+            [np.ones_like(s.labels) if s.mask is None else s.mask for s in (first, second)]
+        )
+    labels = np.concatenate([first.labels, second.labels])
+    if first.images is not None and second.images is not None:
+        images = np.concatenate([first.images, second.images])
+        return DataSplit(labels, first.class_names, images=images, mask=mask)
+    if first.files is None or second.files is None:
+        raise ValueError("Cannot concatenate a split of image files with one of arrays.")
+    files = LabeledFiles(
+        first.files.paths + second.files.paths,
+        labels,
+        first.class_names,
+        mask,
+        f"{first.files.source} + {second.files.source}",
+    )
+    return DataSplit(labels, first.class_names, files=files, mask=mask)
+
+
 def _from_files(files, rows=None):
     rows = np.arange(len(files)) if rows is None else rows
     subset = LabeledFiles(
