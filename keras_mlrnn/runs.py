@@ -389,7 +389,9 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             fit_split = concatenate(train_split, val_split)
         cache = _feature_cache(config, run_dir, model)
         if cache is None:
-            train_ds = fit_split.dataset(size, batch, shuffle=True, augment=True, seed=config["seed"])
+            train_ds = fit_split.dataset(
+                size, batch, shuffle=True, augment=True, seed=config["seed"]
+            )
             inputs = {name: split.dataset(size, batch) for name, split in splits.items()}
         else:
             started = time.time()

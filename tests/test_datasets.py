@@ -129,7 +129,9 @@ def test_voc_class_files_agree_with_xml(tmp_path):
         np.testing.assert_array_equal(data.labels, expected)
         np.testing.assert_array_equal(data.mask, mask)
     assert [os.path.basename(p) for p in from_files.paths] == [
-        "000001.jpg", "000002.jpg", "000003.jpg"
+        "000001.jpg",
+        "000002.jpg",
+        "000003.jpg",
     ]
     val = load_voc2007(str(root), "val")
     np.testing.assert_array_equal(val.labels, expected[2:])

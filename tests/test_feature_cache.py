@@ -68,7 +68,8 @@ def test_float16_cache_is_the_backbone_output_rounded(tiny_batch, tmp_path):
     # float16 keeps 11 significant bits: relative error <= 2**-11 of each value
     np.testing.assert_allclose(cached.astype(np.float32), exact, rtol=2**-11, atol=1e-6)
     mirrored = keras.ops.convert_to_numpy(model.image_features(images[:, :, ::-1]))
-    mirror = FeatureCache(str(tmp_path), model, verbose=False).view(_split(tiny_batch), "t", "mirror")
+    cache = FeatureCache(str(tmp_path), model, verbose=False)
+    mirror = cache.view(_split(tiny_batch), "t", "mirror")
     np.testing.assert_allclose(mirror.astype(np.float32), mirrored, rtol=2**-11, atol=1e-6)
 
 
@@ -139,7 +140,8 @@ def test_run_on_cached_features_saves_a_model_that_reads_images(tmp_path):
         verbose=0,
         **sizes,
     )
-    names = sorted(f.split(".")[0] + "." + f.split(".")[1] for f in os.listdir(tmp_path / "run" / "features") if f.endswith(".npy"))
+    files = os.listdir(tmp_path / "run" / "features")
+    names = sorted(".".join(f.split(".")[:2]) for f in files if f.endswith(".npy"))
     assert names == ["test.image", "train.image", "train.mirror", "val.image"]
     # The saved model reads raw images: its test mAP equals the run's (cached) report.
     model = keras.saving.load_model(str(tmp_path / "run" / "model.keras"))

@@ -91,5 +91,5 @@ def test_voc2007_splits_from_the_class_files(shared_dir):
     expected = {"train": (2500, 1.48), "val": (500, 1.41), "test": (1000, 1.45)}
     for name, (count, per_image) in expected.items():
         assert splits[name].labels.shape == (count, 20)
-        assert splits[name].labels.sum(1).mean() == pytest.approx(per_image, abs=0.01)  # 1.4748 for train
+        assert splits[name].labels.sum(1).mean() == pytest.approx(per_image, abs=0.01)
         assert 0 < (splits[name].mask == 0).sum() < 0.02 * splits[name].mask.size

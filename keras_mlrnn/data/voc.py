@@ -147,7 +147,9 @@ def load_voc2007(data_dir, split="trainval", check_files=True, labels_from="auto
     if split not in VOC_SPLITS:
         raise ValueError(f"Unknown VOC split {split!r}; expected one of {VOC_SPLITS}.")
     if labels_from not in ("auto", "class_files", "xml"):
-        raise ValueError(f"labels_from must be 'auto', 'class_files' or 'xml'; got {labels_from!r}.")
+        raise ValueError(
+            f"labels_from must be 'auto', 'class_files' or 'xml'; got {labels_from!r}."
+        )
     root = _voc_root(data_dir)
     main = os.path.join(root, "ImageSets", "Main")
     ids, source = _split_ids(main, split)
