@@ -239,12 +239,14 @@ def _add_training_options(parser):
     )
     parser.add_argument(
         "--cache-features",
-        action="store_const",
+        nargs="?",
         const=True,
         default=None,
+        metavar="DIR",
         help="with a frozen backbone (--model-arg backbone_trainable=false): compute its "
-        "feature maps once per split (image + mirror for training), store them in the run "
-        "(compare: OUT/features, shared) and train the head on them",
+        "feature maps once per split (image + mirror for training), store them in DIR "
+        "(default: RUN_DIR/features; compare: OUT/features, shared by every run) and train "
+        "the head on them",
     )
     parser.add_argument(
         "--train-on-val",

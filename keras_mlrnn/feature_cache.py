@@ -40,6 +40,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 
 import keras
 import numpy as np
@@ -162,7 +163,12 @@ class FeatureCache:
         out = np.lib.format.open_memmap(
             partial, mode="w+", dtype=self.dtype, shape=(count, *self.model.feature_shape)
         )
-        bar = keras.utils.Progbar(count, unit_name="image") if self.verbose else None
+        # A live bar on a terminal; in a log, one line when the view is done.
+        bar = None
+        if self.verbose:
+            bar = keras.utils.Progbar(
+                count, unit_name="image", verbose=1 if sys.stdout.isatty() else 2
+            )
         if bar is not None:
             print(f"Backbone features of {title}: {count} images -> {path}")
         row = 0
