@@ -296,6 +296,19 @@ def build_parser():
         "or TF MultiWorkerMirroredStrategy; --batch-size is the global batch",
     )
     train.add_argument("--save-preset", default=None, metavar="DIR", help="also write a preset")
+    train.add_argument(
+        "--save-preset-dtype",
+        choices=["float32", "float16"],
+        default=None,
+        help="the preset's weights precision (float16: half the size)",
+    )
+    train.add_argument(
+        "--save-preset-backbone",
+        default=None,
+        metavar="FILE",
+        help="refer to this backbone weights file (the frozen backbone's own) instead of "
+        "copying the backbone into the preset",
+    )
     train.add_argument("--run-dir", default=None, help="default: runs/<model>-<time>")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run")
     train.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue a run")

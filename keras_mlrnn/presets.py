@@ -4,6 +4,14 @@
 model's `from_preset`) reads it back, checking the weights' sha256 against
 `metadata.json` so a corrupted or swapped file fails loudly.
 
+A preset trained on a frozen, published backbone may name that backbone's
+weights file instead of copying it (`save_to_preset(...,
+shared_backbone=FILE)`): `config.json` then holds the file's path relative
+to the preset, `metadata.json` its sha256, and `head.weights.h5` the rest
+of the model (`keras_mlrnn.head_weights`). The shipped `voc2007_mobilenet_v2`
+presets share one ImageNet MobileNetV2 this way. `weights_dtype="float16"`
+stores floating weights rounded to half precision (half the file).
+
 Example:
 ```python
 import keras_mlrnn as km
@@ -21,6 +29,7 @@ import keras
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
+HEAD_WEIGHTS_FILE = "head.weights.h5"
 METADATA_FILE = "metadata.json"
 
 
@@ -90,20 +99,37 @@ def _cli_name(cls):
     return next((name for name, klass in MODELS.items() if klass is cls), cls.__name__)
 
 
+def trained_presets(cls=None):
+    """Names of the trained presets found on `weights_search_path()` (of `cls`, if given)."""
+    names = set()
+    for root in weights_search_path():
+        if not os.path.isdir(root):
+            continue
+        for preset in os.listdir(root):
+            folder = os.path.join(root, preset)
+            if not os.path.isdir(folder):
+                continue
+            methods = [_cli_name(cls)] if cls is not None else os.listdir(folder)
+            if any(os.path.isfile(os.path.join(folder, m, CONFIG_FILE)) for m in methods):
+                names.add(preset)
+    return sorted(names)
+
+
 def _load_builtin(preset, cls, load_weights, overrides):
     from keras_mlrnn.preset_configs import DATASET_CLASSES, builtin_config
 
+    name = _cli_name(cls)
+    candidates = [os.path.join(root, preset, name) for root in weights_search_path()]
+    found = next((c for c in candidates if os.path.isfile(os.path.join(c, CONFIG_FILE))), None)
+    if found is not None:  # trained weights, shipped or in $KERAS_MLRNN_HOME
+        return load_preset(found, cls=cls, load_weights=load_weights, **overrides)
     config = builtin_config(cls.__name__, preset)
     if config is None:
         raise ValueError(
             f"Unknown preset {preset!r}: not a directory, and not a built-in preset name "
-            f"(built-in: {sorted(DATASET_CLASSES)})."
+            f"(paper configurations: {sorted(DATASET_CLASSES)}; trained presets of "
+            f"{cls.__name__}: {trained_presets(cls)})."
         )
-    name = _cli_name(cls)
-    candidates = [os.path.join(root, preset, name) for root in weights_search_path()]
-    found = next((c for c in candidates if os.path.isfile(os.path.join(c, CONFIG_FILE))), None)
-    if found is not None:
-        return load_preset(found, cls=cls, load_weights=load_weights, **overrides)
     if load_weights:
         data = "" if preset == "scenes" else f" --dataset {preset} --data-dir DATA_DIR"
         raise FileNotFoundError(
@@ -127,7 +153,50 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def save_to_preset(model, preset_dir, metadata=None, overwrite=False):
+def _round_to_float16(weights_path):
+    """Rewrites every floating dataset of an HDF5 weights file as float16 (Keras casts on load)."""
+    import h5py
+    import numpy as np
+
+    def copy(name, obj):
+        if isinstance(obj, h5py.Group):
+            out.require_group(name).attrs.update(obj.attrs)
+            return
+        value = obj[()]
+        if np.issubdtype(value.dtype, np.floating):
+            value = value.astype(np.float16)
+        out.create_dataset(name, data=value).attrs.update(obj.attrs)
+
+    # A new file: HDF5 does not give back the space of a replaced dataset.
+    rounded = weights_path + ".float16"
+    with h5py.File(weights_path, "r") as src, h5py.File(rounded, "w") as out:
+        out.attrs.update(src.attrs)
+        src.visititems(copy)
+    os.replace(rounded, weights_path)
+
+
+def _check_shared_backbone(model, path):
+    """Raises unless `model`'s backbone holds exactly the weights in the file `path`."""
+    import numpy as np
+
+    from keras_mlrnn import backbones
+
+    if model.backbone_name is None:
+        raise ValueError("shared_backbone needs a named backbone (e.g. 'mobilenet_v2').")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"shared_backbone not found: {path}")
+    reference = backbones.build_backbone(model.backbone_name, model.image_size, weights=path)
+    for ours, theirs in zip(model.backbone.weights, reference.weights):
+        if not np.array_equal(keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(theirs)):
+            raise ValueError(
+                f"The model's backbone differs from {path} (first at {ours.path}): only a "
+                "backbone frozen on exactly that file can be shared."
+            )
+
+
+def save_to_preset(
+    model, preset_dir, metadata=None, overwrite=False, weights_dtype="float32", shared_backbone=None
+):
     """Writes `model` as a preset directory.
 
     Args:
@@ -136,6 +205,12 @@ def save_to_preset(model, preset_dir, metadata=None, overwrite=False):
         metadata: dict or None. Extra metadata (data set, split, metric
             table, the command that trained the model).
         overwrite: bool. Replace an existing preset. Defaults to False.
+        weights_dtype: str. "float32", or "float16" to store floating
+            weights rounded to half precision. Defaults to "float32".
+        shared_backbone: str or None. A backbone weights file holding
+            exactly this model's (frozen) backbone: the preset refers to it
+            by relative path instead of copying it, and stores the rest of
+            the model in `head.weights.h5`. Defaults to None.
 
     Returns:
         str, the preset directory.
@@ -145,30 +220,46 @@ def save_to_preset(model, preset_dir, metadata=None, overwrite=False):
         raise FileExistsError(
             f"{preset_dir} already holds a preset; pass overwrite=True to replace it."
         )
-    os.makedirs(preset_dir, exist_ok=True)
+    if weights_dtype not in ("float32", "float16"):
+        raise ValueError(f"weights_dtype must be 'float32' or 'float16'; got {weights_dtype!r}.")
     if not model.built:
         model.build()
+    if shared_backbone is not None:
+        _check_shared_backbone(model, shared_backbone)
+    os.makedirs(preset_dir, exist_ok=True)
+    for stale in (WEIGHTS_FILE, HEAD_WEIGHTS_FILE):
+        if os.path.isfile(os.path.join(preset_dir, stale)):
+            os.remove(os.path.join(preset_dir, stale))
     config = model.get_config()
-    config["backbone_weights"] = None  # the weights file carries them
+    config["backbone_weights"] = None  # the weights files carry them
+    spec = {"registered_name": keras.saving.get_registered_name(type(model)), "config": config}
+    meta = dict(metadata or {})
+    if shared_backbone is not None:
+        from keras_mlrnn.head_weights import save_head_weights
+
+        relative = os.path.relpath(os.path.abspath(shared_backbone), os.path.abspath(preset_dir))
+        spec["shared_backbone"] = relative.replace(os.sep, "/")
+        weights_path = os.path.join(preset_dir, HEAD_WEIGHTS_FILE)
+        save_head_weights(model, weights_path, dtype=weights_dtype)
+        meta["backbone_sha256"] = sha256_of(shared_backbone)
+    else:
+        weights_path = os.path.join(preset_dir, WEIGHTS_FILE)
+        # A compiled model's weights file also holds the optimizer's state (about
+        # twice the weights for Adam); a preset keeps the model's weights only.
+        bare = type(model).from_config(config)
+        bare.build()
+        bare.set_weights(model.get_weights())
+        bare.save_weights(weights_path, overwrite=True)
+        if weights_dtype == "float16":
+            _round_to_float16(weights_path)
     with open(config_path, "w") as f:
-        json.dump(
-            {"registered_name": keras.saving.get_registered_name(type(model)), "config": config},
-            f,
-            indent=2,
-        )
-    weights_path = os.path.join(preset_dir, WEIGHTS_FILE)
-    # A compiled model's weights file also holds the optimizer's state (about
-    # twice the weights for Adam); a preset keeps the model's weights only.
-    bare = type(model).from_config(config)
-    bare.build()
-    bare.set_weights(model.get_weights())
-    bare.save_weights(weights_path, overwrite=True)
+        json.dump(spec, f, indent=2)
     from keras_mlrnn import __version__
 
-    meta = dict(metadata or {})
     meta.update(
         {
             "weights_sha256": sha256_of(weights_path),
+            "weights_dtype": weights_dtype,
             "keras_version": keras.__version__,
             "keras_mlrnn_version": __version__,
         }
@@ -176,6 +267,15 @@ def save_to_preset(model, preset_dir, metadata=None, overwrite=False):
     with open(os.path.join(preset_dir, METADATA_FILE), "w") as f:
         json.dump(meta, f, indent=2)
     return preset_dir
+
+
+def update_metadata(preset_dir, **entries):
+    """Sets `entries` in a preset's `metadata.json` (e.g. the reports measured on the preset)."""
+    path = os.path.join(preset_dir, METADATA_FILE)
+    meta = _read_json(path)
+    meta.update(entries)
+    with open(path, "w") as f:
+        json.dump(meta, f, indent=2)
 
 
 def _read_json(path):
@@ -190,9 +290,11 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
     """Builds the model a preset describes.
 
     Args:
-        preset: str. A preset directory, a built-in preset name ("coco",
-            "voc2007", "nuswide", "scenes": the paper's configuration for the
-            class, weights from `weights_search_path()`), or a URL / hub
+        preset: str. A preset directory, a trained preset's name (e.g.
+            "voc2007_mobilenet_v2" or "scenes", found on
+            `weights_search_path()`), a paper configuration's name ("coco",
+            "voc2007", "nuswide": weights from `weights_search_path()` where
+            they were trained), or a URL / hub
             handle (`https://...tar.gz`, `hf://owner/repo`; see `fetch_preset`).
         cls: the class asked for (e.g. `km.BinaryRelevance`) or None for
             whatever class the preset holds.
@@ -223,21 +325,37 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
     model = preset_cls.from_config({**spec["config"], **overrides})
     model.build()
     if load_weights:
-        weights_path = os.path.join(preset, WEIGHTS_FILE)
-        if not os.path.isfile(weights_path):
-            raise FileNotFoundError(f"Preset {preset} has no weights file {WEIGHTS_FILE}.")
-        meta_path = os.path.join(preset, METADATA_FILE)
-        expected = (
-            _read_json(meta_path).get("weights_sha256") if os.path.isfile(meta_path) else None
-        )
-        actual = sha256_of(weights_path)
-        if expected is not None and actual != expected:
-            raise ValueError(
-                f"sha256 mismatch for {weights_path}: metadata.json expects {expected}, "
-                f"the file has {actual}. The file is corrupted or was replaced."
-            )
-        model.load_weights(weights_path)
+        _load_preset_weights(model, preset, spec)
     return model
+
+
+def _checked(path, expected):
+    """`path`, after checking it exists and (if `expected`) that its sha256 matches."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Preset weights file not found: {path}")
+    actual = sha256_of(path)
+    if expected is not None and actual != expected:
+        raise ValueError(
+            f"sha256 mismatch for {path}: metadata.json expects {expected}, "
+            f"the file has {actual}. The file is corrupted or was replaced."
+        )
+    return path
+
+
+def _load_preset_weights(model, preset, spec):
+    from keras_mlrnn.backbones import load_backbone_weights
+    from keras_mlrnn.head_weights import load_head_weights
+
+    meta_path = os.path.join(preset, METADATA_FILE)
+    meta = _read_json(meta_path) if os.path.isfile(meta_path) else {}
+    shared = spec.get("shared_backbone")
+    if shared is None:
+        model.load_weights(_checked(os.path.join(preset, WEIGHTS_FILE), meta.get("weights_sha256")))
+        return
+    backbone = os.path.normpath(os.path.join(preset, shared))
+    load_backbone_weights(model.backbone, _checked(backbone, meta.get("backbone_sha256")))
+    head = _checked(os.path.join(preset, HEAD_WEIGHTS_FILE), meta.get("weights_sha256"))
+    load_head_weights(model, head)
 
 
 def preset_table(root, preset="scenes"):
@@ -258,7 +376,8 @@ def preset_table(root, preset="scenes"):
             continue
         meta = _read_json(meta_path)
         own, fixed = meta["reports"]["predict_sets"], meta["reports"]["threshold 0.5"]
-        size = os.path.getsize(os.path.join(folder, name, WEIGHTS_FILE)) / 2**20
+        files = [os.path.join(folder, name, f) for f in (WEIGHTS_FILE, HEAD_WEIGHTS_FILE)]
+        size = sum(os.path.getsize(f) for f in files if os.path.isfile(f)) / 2**20
         values = [own["mAP"], own["CF1"], own["OF1"], fixed["CF1"], fixed["OF1"]]
         cells = " | ".join(f"{100 * v:.2f}" for v in values)
         rows.append(f"| {name} | {cells} | {size:.1f} | `{meta['command']}` |")

@@ -53,6 +53,8 @@ DEFAULTS = {
     "top_k": 3,
     "model_args": None,
     "save_preset": None,
+    "save_preset_dtype": None,
+    "save_preset_backbone": None,
     "checkpoint_steps": None,
     "distribute": None,
     "clipnorm": None,
@@ -278,6 +280,26 @@ def _name_unreadable_images(error, splits):
             ) from error
 
 
+def _save_preset(model, config, result, test_split, test_inputs):
+    """Writes the run's preset, then scores the preset as loaded and records that table."""
+    from keras_mlrnn import presets
+
+    directory = config["save_preset"]
+    metadata = {k: result[k] for k in ("dataset", "split", "num_test_images")}
+    metadata["command"] = config["command"]
+    model.save_to_preset(
+        directory,
+        metadata=metadata,
+        weights_dtype=config.get("save_preset_dtype") or "float32",
+        shared_backbone=config.get("save_preset_backbone"),
+    )
+    saved = presets.load_preset(directory)
+    if config.get("save_preset_dtype") == "float16" and not config.get("save_preset_backbone"):
+        test_inputs = None  # a rounded backbone: the cached features no longer apply
+    reports = evaluate_model(saved, test_split, top_k=config["top_k"], data=test_inputs)
+    presets.update_metadata(directory, reports=reports)
+
+
 def _feature_cache(config, run_dir, model):
     """The run's `FeatureCache` (None unless `cache_features`): `run_dir/features` or a path."""
     where = config.get("cache_features")
@@ -310,7 +332,13 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             stage (default "joint"): the papers' two steps in one run;
             model_args: dict of extra constructor arguments, e.g.
             {"use_attention": False};
-            save_preset: a directory to write the best model to as a preset;
+            save_preset: a directory to write the best model to as a preset
+            (its metadata then holds the test reports of the preset as
+            saved, measured again after loading it);
+            save_preset_dtype: "float16" stores the preset's weights in half
+            precision; save_preset_backbone: a backbone weights file the
+            preset refers to instead of copying its frozen backbone
+            (`keras_mlrnn.presets.save_to_preset`);
             checkpoint_steps: also checkpoint every N steps inside epochs;
             distribute: None, "data-parallel" or "multi-worker" (see
             `keras_mlrnn.distribute.data_parallel`; batch_size is global);
@@ -451,9 +479,7 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
     with open(os.path.join(run_dir, METRICS), "w") as f:
         json.dump(result, f, indent=2)
     if config.get("save_preset"):
-        metadata = {k: result[k] for k in ("dataset", "split", "num_test_images", "reports")}
-        metadata["command"] = config["command"]
-        best.save_to_preset(config["save_preset"], metadata=metadata)
+        _save_preset(best, config, result, test_split, inputs["test"])
     with open(os.path.join(run_dir, "metrics.md"), "w") as f:
         f.write(format_report(reports, title=config["model"]) + "\n")
     _save_curves(os.path.join(run_dir, "history.csv"), os.path.join(run_dir, "training_curves.png"))

@@ -101,3 +101,82 @@ def test_preset_from_an_archive_url(tmp_path, monkeypatch, tiny_batch):
     folder_url = (tmp_path / "my_preset").as_uri() + "/"  # a folder of the three files
     again = km.presets.load_preset(folder_url)
     assert type(again) is km.CoarseToFineRNN and again.steps == 2
+
+
+def _frozen_on_file(tmp_path, cls=km.OrderFreeRNN):
+    """A model whose frozen backbone was loaded from a weights file of its own."""
+    donor = cls(num_classes=20, **TINY)
+    donor.build()
+    backbone_file = str(tmp_path / "shared" / "tiny.weights.h5")
+    os.makedirs(os.path.dirname(backbone_file))
+    donor.backbone.save_weights(backbone_file)
+    model = cls(num_classes=20, backbone_weights=backbone_file, backbone_trainable=False, **TINY)
+    model.build()
+    return model, backbone_file
+
+
+def test_preset_on_a_shared_backbone_file(tmp_path, tiny_batch):
+    images, _ = tiny_batch
+    model, backbone_file = _frozen_on_file(tmp_path)
+    target = tmp_path / "presets" / "voc_tiny" / "order-free-rnn"
+    model.save_to_preset(str(target), shared_backbone=backbone_file)
+    assert sorted(os.listdir(target)) == ["config.json", "head.weights.h5", "metadata.json"]
+    with open(target / "config.json") as f:
+        assert json.load(f)["shared_backbone"] == "../../../shared/tiny.weights.h5"
+    full = tmp_path / "full"
+    model.save_to_preset(str(full))
+    backbone_bytes = os.path.getsize(backbone_file)
+    head_bytes = os.path.getsize(target / "head.weights.h5")
+    assert head_bytes < os.path.getsize(full / "model.weights.h5") - 0.9 * backbone_bytes
+    loaded = km.OrderFreeRNN.from_preset(str(target))
+    np.testing.assert_array_equal(
+        loaded.predict(images, verbose=0), model.predict(images, verbose=0)
+    )
+    np.testing.assert_array_equal(loaded.predict_sets(images), model.predict_sets(images))
+    # the backbone file is checked by its sha256 too
+    with open(backbone_file, "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ValueError, match="sha256 mismatch for .*tiny.weights.h5"):
+        km.OrderFreeRNN.from_preset(str(target))
+
+
+def test_a_backbone_that_differs_from_the_file_is_not_shared(tmp_path):
+    model, backbone_file = _frozen_on_file(tmp_path, km.BinaryRelevance)
+    other = km.BinaryRelevance(num_classes=20, backbone_trainable=False, **TINY)
+    other.build()
+    with pytest.raises(ValueError, match="backbone differs from"):
+        other.save_to_preset(str(tmp_path / "p"), shared_backbone=backbone_file)
+    assert not os.path.exists(tmp_path / "p")
+
+
+def test_float16_preset_halves_the_file_and_rounds_the_weights(tmp_path, tiny_batch):
+    images, _ = tiny_batch
+    model = km.CoarseToFineRNN(num_classes=20, **TINY)
+    model.build()
+    model.save_to_preset(str(tmp_path / "f32"))
+    model.save_to_preset(str(tmp_path / "f16"), weights_dtype="float16")
+    size = {d: os.path.getsize(tmp_path / d / "model.weights.h5") for d in ("f32", "f16")}
+    assert size["f16"] < 0.6 * size["f32"]
+    loaded = km.CoarseToFineRNN.from_preset(str(tmp_path / "f16"))
+    for ours, theirs in zip(model.weights, loaded.weights):
+        expected = np.asarray(ours.numpy(), np.float32)
+        if np.issubdtype(expected.dtype, np.floating):
+            expected = expected.astype(np.float16).astype(np.float32)
+        np.testing.assert_array_equal(theirs.numpy(), expected)
+    np.testing.assert_allclose(
+        loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=5e-3
+    )
+
+
+def test_trained_preset_names_are_found_before_paper_configs(tmp_path, monkeypatch):
+    model, backbone_file = _frozen_on_file(tmp_path, km.BinaryRelevance)
+    target = tmp_path / "home" / "presets" / "voc2007_tiny" / "binary-relevance"
+    model.save_to_preset(str(target), shared_backbone=backbone_file)
+    monkeypatch.setenv("KERAS_MLRNN_HOME", str(tmp_path / "home"))
+    from keras_mlrnn.presets import trained_presets
+
+    assert "voc2007_tiny" in trained_presets(km.BinaryRelevance)
+    assert "voc2007_tiny" not in trained_presets(km.CNNRNN)
+    assert km.BinaryRelevance.from_preset("voc2007_tiny").backbone_trainable is False
+    with pytest.raises(ValueError, match=r"trained presets of CNNRNN: \[.*\]"):
+        km.CNNRNN.from_preset("voc2007_tiny")

@@ -460,11 +460,16 @@ class MultiLabelModel(keras.Model):
 
         return presets.load_preset(preset, cls=cls, load_weights=load_weights, **overrides)
 
-    def save_to_preset(self, preset_dir, metadata=None):
-        """Writes this model as a preset directory (see `keras_mlrnn.presets`)."""
+    def save_to_preset(self, preset_dir, metadata=None, **kwargs):
+        """Writes this model as a preset directory (see `keras_mlrnn.presets.save_to_preset`).
+
+        Keyword arguments: `overwrite`, `weights_dtype` ("float16" halves the
+        file), `shared_backbone` (a backbone weights file to refer to instead
+        of copying).
+        """
         from keras_mlrnn import presets
 
-        return presets.save_to_preset(self, preset_dir, metadata=metadata)
+        return presets.save_to_preset(self, preset_dir, metadata=metadata, **kwargs)
 
 
 def default_metrics(num_classes):
