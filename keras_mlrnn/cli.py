@@ -256,6 +256,14 @@ def _add_training_options(parser):
         help="fit on train + val for exactly --epochs and keep the last epoch (a final "
         "model, once the epochs were chosen on val)",
     )
+    parser.add_argument(
+        "--early-stopping",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop when the validation mAP has not improved for N epochs (the best epoch is "
+        "kept either way)",
+    )
     parser.add_argument("--train-size", type=int, default=None, help="images in the train split")
     parser.add_argument("--val-size", type=int, default=None)
     parser.add_argument("--test-size", type=int, default=None)

@@ -65,7 +65,9 @@ def _split_identity(split):
             info = os.stat(path)
             stats.append(f"{os.path.abspath(path)}:{info.st_size}:{int(info.st_mtime)}")
         return _digest(stats)
-    return hashlib.sha256(np.ascontiguousarray(split.images).tobytes()).hexdigest()
+    if split.images is not None:
+        return hashlib.sha256(np.ascontiguousarray(split.images).tobytes()).hexdigest()
+    return split.stream.identity
 
 
 def backbone_identity(model):

@@ -6,21 +6,9 @@ architecture choices (backbone, input size, steps, beam size, loss weights).
 separately (see `presets.weights_search_path`).
 """
 
+from keras_mlrnn.data.coco import COCO_CLASSES
 from keras_mlrnn.data.scenes import SCENE_CLASS_NAMES
 from keras_mlrnn.data.voc import VOC_CLASSES
-
-COCO_CLASSES = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
-    "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog",
-    "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella",
-    "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite",
-    "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
-    "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange",
-    "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant",
-    "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
-    "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors",
-    "teddy bear", "hair drier", "toothbrush",
-)  # fmt: skip
 
 NUSWIDE_CONCEPTS = (
     "airport", "animal", "beach", "bear", "birds", "boats", "book", "bridge", "buildings", "cars",

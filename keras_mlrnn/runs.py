@@ -61,6 +61,7 @@ DEFAULTS = {
     "warmup_epochs": None,
     "cache_features": None,
     "train_on_val": None,
+    "early_stopping": None,
 }
 
 
@@ -349,7 +350,10 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             train_on_val: fit on train + val for exactly `epochs` and keep
             the last epoch (for a final model, once the epochs were chosen
             on val; the val scores in the history and the tuned decision
-            threshold then come from seen data).
+            threshold then come from seen data);
+            early_stopping: stop when the validation mAP has not improved
+            for this many epochs (the best epoch's model is kept either
+            way; on resume the count starts again).
 
     Raises:
         NonFiniteLossError: the loss became NaN / Inf (the message names the
@@ -399,6 +403,14 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             initial_value_threshold=_best_logged(history_path, "val_mAP"),
         ),
     ]
+    if config.get("early_stopping"):
+        if config.get("train_on_val"):
+            raise ValueError("early_stopping needs an unseen val split; train_on_val trains on it.")
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_mAP", mode="max", patience=int(config["early_stopping"])
+            )
+        )
     distribute = config.get("distribute")
     scope = data_parallel(distribute) if distribute else contextlib.nullcontext()
     cache_seconds = None

@@ -143,6 +143,32 @@ def tf_dataset(images, labels=None, batch_size=32, shuffle=False, augment=False,
     return _batch_augment_prefetch(ds, batch_size, augment, seed)
 
 
+def resize_image(image, image_size):
+    """A decoded image (H, W, 3) resized (antialiased) to uint8 `(image_size, image_size, 3)`."""
+    import tensorflow as tf
+
+    image = tf.image.resize(image, (image_size, image_size), antialias=True)
+    image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+    # A crop's dynamic size hides the channel count: state the static shape.
+    return tf.ensure_shape(image, (image_size, image_size, 3))
+
+
+def random_resized_crop_image(image, image_size, seed=None):
+    """A random crop of 25-100% of the area, aspect 3/4-4/3, resized (Inception style)."""
+    import tensorflow as tf
+
+    begin, size, _ = tf.image.sample_distorted_bounding_box(
+        tf.shape(image),
+        bounding_boxes=tf.zeros((1, 0, 4)),
+        seed=seed,
+        min_object_covered=0.0,
+        aspect_ratio_range=(3 / 4, 4 / 3),
+        area_range=(0.25, 1.0),
+        use_image_if_no_bounding_boxes=True,
+    )
+    return resize_image(tf.slice(image, begin, size), image_size)
+
+
 def tf_files_dataset(
     paths,
     labels=None,
@@ -191,22 +217,10 @@ def tf_files_dataset(
         ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
 
     def resize(image):
-        image = tf.image.resize(image, (image_size, image_size), antialias=True)
-        image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-        # A crop's dynamic size hides the channel count: state the static shape.
-        return tf.ensure_shape(image, (image_size, image_size, 3))
+        return resize_image(image, image_size)
 
     def crop(image):
-        begin, size, _ = tf.image.sample_distorted_bounding_box(
-            tf.shape(image),
-            bounding_boxes=tf.zeros((1, 0, 4)),
-            seed=seed,
-            min_object_covered=0.0,
-            aspect_ratio_range=(3 / 4, 4 / 3),
-            area_range=(0.25, 1.0),
-            use_image_if_no_bounding_boxes=True,
-        )
-        return resize(tf.slice(image, begin, size))
+        return random_resized_crop_image(image, image_size, seed)
 
     crop_after_cache = random_resized_crop and cache is not None
 

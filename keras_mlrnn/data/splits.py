@@ -16,6 +16,9 @@ targets. Splits:
   real-photo recipe, far too small for paper numbers.
 - `csv`: a CSV of your own; images are split deterministically by the seed,
   80 / 10 / 10.
+- `tfds:voc/2007`: TFDS' train / validation / test; `tfds:coco/2017`: TFDS'
+  train minus its last 5% (val), validation as test (`data_dir`: TFDS' data
+  folder, default its own).
 """
 
 import dataclasses
@@ -27,7 +30,16 @@ from keras_mlrnn.data.labeled_files import LabeledFiles
 from keras_mlrnn.data.pipeline import make_dataset
 from keras_mlrnn.data.scenes import SCENE_CLASS_NAMES, load_scenes
 
-DATASETS = ("scenes", "coco", "coco128", "voc2007", "nuswide", "csv")
+DATASETS = (
+    "scenes",
+    "coco",
+    "coco128",
+    "voc2007",
+    "nuswide",
+    "csv",
+    "tfds:voc/2007",
+    "tfds:coco/2017",
+)
 COCO128_TEST = 32  # the last 32 images by id are coco128's test split
 
 
@@ -41,6 +53,8 @@ class DataSplit:
         images: uint8 `(N, S, S, 3)` or None (files).
         files: `LabeledFiles` or None (arrays).
         mask: float32 `(N, C)` or None (VOC "difficult").
+        stream: None, or another source of the images with the same
+            `.dataset(...)` and an `identity` string (`TfdsImages`).
     """
 
     labels: np.ndarray
@@ -48,12 +62,14 @@ class DataSplit:
     images: np.ndarray = None
     files: LabeledFiles = None
     mask: np.ndarray = None
+    stream: object = None
 
     def dataset(self, image_size, batch_size=32, shuffle=False, augment=False, seed=None):
         """The input pipeline of this split: `(uint8 images, float32 labels)` batches."""
         if self.images is not None:
             return make_dataset(self.images, self.labels, batch_size, shuffle, augment, seed)
-        return self.files.dataset(image_size, batch_size, shuffle, augment, seed)
+        source = self.files if self.files is not None else self.stream
+        return source.dataset(image_size, batch_size, shuffle, augment, seed)
 
 
 def concatenate(first, second):
@@ -136,6 +152,19 @@ def load_splits(dataset, data_dir=None, csv=None, image_size=64, seed=0, sizes=N
             "val": _from_files(files, np.sort(order[n_test : n_test + n_val])),
             "train": _from_files(files, np.sort(order[n_test + n_val :])),
         }
+    if dataset.startswith("tfds:"):
+        from keras_mlrnn.data.tfds import TFDS_SPLITS, load_tfds
+
+        name = dataset[len("tfds:") :]
+        if name not in TFDS_SPLITS:
+            raise ValueError(f"Unknown dataset {dataset!r}; expected one of {DATASETS}.")
+        out = {}
+        for split, tfds_split in zip(("train", "val", "test"), TFDS_SPLITS[name]):
+            source = load_tfds(name, tfds_split, data_dir=data_dir)
+            out[split] = DataSplit(
+                source.labels, source.class_names, mask=source.mask, stream=source
+            )
+        return out
     if data_dir is None:
         raise ValueError(f"--dataset {dataset} needs --data-dir.")
     if dataset == "coco128":
