@@ -1,0 +1,187 @@
+"""The VOC 2007 table: the learning-rate search on val, then every method over seeds on test.
+
+Reads the runs of `benchmarks/voc2007.sh` (`ROOT/lr<LR>/<method>/seed<k>/`),
+picks each method's learning rate by its best validation mAP at seed 0 (the
+same three-point grid and epoch budget for every method), and scores each
+chosen run's best model on the 1,000-image test split from the cached
+backbone features: mAP (scikit-learn AP, "difficult" masked) and VOC 11-point
+mAP, CF1 / OF1 at top-3 and under the method's own decision
+(`predict_sets`), F1_I; mean +- std over seeds; per-class AP. Adds the
+linear probe (scikit-learn logistic regression, C=0.1, on the average-pooled
+features of the train split) and the label-frequency line.
+
+    python benchmarks/voc2007_table.py --root runs/voc > runs/voc/table.md
+"""
+
+import argparse
+import glob
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.path.join(HERE, "..", "..", "shared")
+
+
+def _best_val(run_dir):
+    import numpy as np
+
+    rows = np.atleast_1d(
+        np.genfromtxt(os.path.join(run_dir, "history.csv"), delimiter=",", names=True)
+    )
+    best = int(np.argmax(rows["val_mAP"]))
+    return float(rows["val_mAP"][best]), best + 1, len(rows)
+
+
+def _mean_std(values):
+    import numpy as np
+
+    values = 100 * np.asarray(values)
+    return f"{values.mean():.2f} +- {values.std():.2f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default="runs/voc")
+    parser.add_argument("--features", default=None, help="the cache folder (ROOT/features)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--data-dir", default=os.path.join(SHARED, "data", "voc2007"))
+    parser.add_argument(
+        "--choices", action="store_true", help="print only 'method lr best_epoch' per method"
+    )
+    args = parser.parse_args()
+
+    import keras
+    import numpy as np
+
+    from keras_mlrnn.data.splits import load_splits
+    from keras_mlrnn.feature_cache import FeatureCache
+    from keras_mlrnn.metrics import average_precision, multilabel_report
+
+    splits = load_splits("voc2007", data_dir=args.data_dir)
+    test, train = splits["test"], splits["train"]
+    features = args.features or os.path.join(args.root, "features")
+    lr_dirs = sorted(
+        glob.glob(os.path.join(args.root, "lr*")), key=lambda d: float(os.path.basename(d)[2:])
+    )
+    methods = sorted(
+        {os.path.basename(m) for d in lr_dirs for m in glob.glob(os.path.join(d, "*-*"))}
+    )
+
+    if args.choices:
+        for method in methods:
+            runs = [os.path.join(d, method, "seed0") for d in lr_dirs]
+            done = [r for r in runs if os.path.isfile(os.path.join(r, "metrics.json"))]
+            if not done:
+                continue
+            best = max(done, key=lambda r: _best_val(r)[0])
+            lr = os.path.basename(os.path.dirname(os.path.dirname(best)))[2:]
+            print(method, lr, _best_val(best)[1])
+        return
+    print("## Learning-rate search (seed 0; best validation mAP, at epoch / epochs run)\n")
+    print(
+        "| method | " + " | ".join(f"lr {os.path.basename(d)[2:]}" for d in lr_dirs) + " | chosen |"
+    )
+    print("|---" * (len(lr_dirs) + 2) + "|")
+    chosen = {}
+    for method in methods:
+        cells, best = [], None
+        for d in lr_dirs:
+            run = os.path.join(d, method, "seed0")
+            if not os.path.isfile(os.path.join(run, "metrics.json")):
+                cells.append("-")
+                continue
+            val, epoch, ran = _best_val(run)
+            cells.append(f"{100 * val:.2f} ({epoch}/{ran})")
+            if best is None or val > best[0]:
+                best = (val, d, epoch)
+        if best is None:
+            continue
+        chosen[method] = best
+        print(f"| {method} | " + " | ".join(cells) + f" | {os.path.basename(best[1])[2:]} |")
+
+    rows, per_class = [], {}
+    for method, (_, lr_dir, _) in chosen.items():
+        results = []
+        for seed in args.seeds:
+            run = os.path.join(lr_dir, method, f"seed{seed}")
+            if not os.path.isfile(os.path.join(run, "metrics.json")):
+                continue
+            with open(os.path.join(run, "metrics.json")) as f:
+                metrics = json.load(f)
+            model = keras.saving.load_model(os.path.join(run, "model.keras"))
+            cache = FeatureCache(features, model, verbose=False)
+            data = cache.batches(test, "test", 64)
+            scores = model.predict(data, verbose=0)
+            sets = model.predict_sets(data)
+            mask = test.mask
+            top3 = multilabel_report(test.labels, scores, top_k=3, threshold=0.0, mask=mask)
+            own = multilabel_report(test.labels, scores, sets=sets, mask=mask)
+            voc11 = multilabel_report(test.labels, scores, mask=mask, ap="voc11")["mAP"]
+            assert abs(own["mAP"] - metrics["reports"]["predict_sets"]["mAP"]) < 1e-4, run
+            aps = []
+            for c in range(test.labels.shape[1]):
+                keep = mask[:, c] > 0
+                aps.append(average_precision(test.labels[keep, c], scores[keep, c]))
+            results.append(
+                {
+                    "mAP": own["mAP"], "voc11": voc11, "CF1@3": top3["CF1"], "OF1@3": top3["OF1"],
+                    "CF1": own["CF1"], "OF1": own["OF1"], "F1_I": own["F1_I"],
+                    "seconds": metrics["train_seconds"], "aps": aps,
+                    "params": model.count_params(),
+                }
+            )  # fmt: skip
+        if not results:
+            continue
+        per_class[method] = np.mean([r["aps"] for r in results], axis=0)
+        rows.append((method, os.path.basename(lr_dir)[2:], results))
+
+    keys = ("mAP", "voc11", "CF1@3", "OF1@3", "CF1", "OF1", "F1_I")
+    print(
+        "\n## Test split (1,000 photos of the official VOC 2007 val list), mean +- std over seeds\n"
+    )
+    print("| method | lr | seeds | mAP | mAP (VOC 11-pt) | CF1 top-3 | OF1 top-3 | CF1 own | "
+          "OF1 own | F1_I own | train s | parameters |")  # fmt: skip
+    print("|---" * 13 + "|")
+    for method, lr, results in rows:
+        cells = " | ".join(_mean_std([r[k] for r in results]) for k in keys)
+        seconds = np.mean([r["seconds"] for r in results])
+        print(f"| {method} | {lr} | {len(results)} | {cells} | {seconds:.0f} | "
+              f"{results[0]['params']:,} |")  # fmt: skip
+
+    # The linear probe and the constant predictor, on the same cached features.
+    from sklearn.linear_model import LogisticRegression
+
+    first = rows[0][0]
+    any_model = keras.saving.load_model(
+        os.path.join(chosen[first][1], first, "seed0", "model.keras")
+    )
+    cache = FeatureCache(features, any_model, verbose=False)
+    pooled_train = np.asarray(cache.view(train, "train"), np.float32).mean(axis=(1, 2))
+    pooled_test = np.asarray(cache.view(test, "test"), np.float32).mean(axis=(1, 2))
+    probe = np.zeros_like(test.labels)
+    for c in range(train.labels.shape[1]):
+        classifier = LogisticRegression(C=0.1, max_iter=2000).fit(pooled_train, train.labels[:, c])
+        probe[:, c] = classifier.predict_proba(pooled_test)[:, 1]
+    probe_report = multilabel_report(test.labels, probe, mask=test.mask)
+    constant = np.broadcast_to(train.labels.mean(0), test.labels.shape)
+    print(
+        f"\nLinear probe (scikit-learn LogisticRegression C=0.1 per class on the average-pooled "
+        f"features of the 2,500 train photos, image view only): mAP "
+        f"{100 * probe_report['mAP']:.2f}, VOC 11-pt "
+        f"{100 * multilabel_report(test.labels, probe, mask=test.mask, ap='voc11')['mAP']:.2f}. "
+        f"Label-frequency (constant) predictor mAP: "
+        f"{100 * multilabel_report(test.labels, constant, mask=test.mask)['mAP']:.2f}."
+    )
+
+    print("\n## Per-class test AP (mean over seeds)\n")
+    names = test.class_names
+    print("| class | " + " | ".join(per_class) + " |")
+    print("|---" * (len(per_class) + 1) + "|")
+    for c, name in enumerate(names):
+        print(f"| {name} | " + " | ".join(f"{100 * per_class[m][c]:.1f}" for m in per_class) + " |")
+
+
+if __name__ == "__main__":
+    main()
