@@ -9,13 +9,19 @@
  5. under `mixed_float16` and `mixed_bfloat16`: every sublayer follows the
     policy, variables stay float32, scores come out float32, and a training
     step gives a finite loss;
- 6. `fit` on a few batches lowers the loss;
+ 6. `fit` on a few batches lowers the loss by at least 10%;
  7. `predict` on a dataset equals `predict` on numpy;
  8. `.keras` save and reload gives the same class and outputs;
  9. `save_to_preset` then `from_preset` gives identical outputs,
     `load_weights=False` builds the architecture, an unknown preset raises;
-10. jit-compiled training (`jit_compile=True`) runs;
+10. XLA-compiled training (`jit_compile=True`) runs (TensorFlow: Keras'
+    default there is no XLA on a CPU; JAX always compiles, so every other
+    step already checks it);
 11. `predict_sets` returns a `(B, C)` multi-hot array.
+
+Models built: the one under test, its config clone, one per mixed
+precision policy and the one `fit` trains (which the later checks reuse).
+Reloaded models are compared by calling them eagerly, which traces nothing.
 """
 
 import json
@@ -87,33 +93,38 @@ def check_mixed_precision(cls, init_kwargs, images, targets, policy):
     assert np.isfinite(loss), f"{policy} training gave loss {loss}"
 
 
-def check_fit_lowers_loss(cls, init_kwargs, images, targets, epochs=8):
+def check_fit_lowers_loss(cls, init_kwargs, images, targets, epochs=15):
     model = cls(**init_kwargs)
     model.compile(optimizer=keras.optimizers.Adam(3e-3), metrics=None)
     history = model.fit(images, targets, batch_size=len(images), epochs=epochs, verbose=0)
     losses = history.history["loss"]
     assert np.all(np.isfinite(losses))
-    assert losses[-1] < losses[0], f"loss did not go down: {losses}"
+    assert losses[-1] < 0.9 * losses[0], f"loss did not go down by 10%: {losses}"
     return model
 
 
+def _scores(model, images):
+    """Scores of an eager call (no traced function is built)."""
+    return keras.ops.convert_to_numpy(model(images))
+
+
 def check_saving(model, images, tmp_path):
-    expected = model.predict(images, verbose=0)
+    expected = _scores(model, images)
     path = os.path.join(tmp_path, "model.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
     assert type(loaded) is type(model)
-    np.testing.assert_allclose(loaded.predict(images, verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(_scores(loaded, images), expected, atol=1e-6)
 
 
 def check_presets(model, images, tmp_path):
-    expected = model.predict(images, verbose=0)
+    expected = _scores(model, images)
     preset = os.path.join(tmp_path, "preset")
     model.save_to_preset(preset)
     for name in ("config.json", "model.weights.h5", "metadata.json"):
         assert os.path.isfile(os.path.join(preset, name))
     loaded = type(model).from_preset(preset)
-    np.testing.assert_allclose(loaded.predict(images, verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(_scores(loaded, images), expected, atol=1e-6)
     fresh = type(model).from_preset(preset, load_weights=False)
     assert fresh.built and type(fresh) is type(model)
     try:
@@ -145,18 +156,17 @@ def run_model_test(cls, init_kwargs, images, targets, tmp_path):
     check_saving(trained, images, tmp_path)
     check_presets(trained, images, tmp_path)
 
-    # On PyTorch jit_compile=True means torch.compile, whose inductor fails on the
-    # tiny CNN's strided convolution backward (torch 2.13: "LoweringException:
-    # ValueRangeError: Invalid ranges [0:-1]" in aten.convolution_backward);
-    # Keras' default there ("auto") runs eagerly, as every other check here does.
-    if keras.backend.backend() != "torch":
-        jitted = cls(**init_kwargs)
-        jitted.compile(optimizer="adam", metrics=None, jit_compile=True)
-        assert np.isfinite(jitted.train_on_batch(images, targets))
-
     sets = trained.predict_sets(images)
     assert sets.shape == (len(images), num_classes)
     assert set(np.unique(sets)) <= {0.0, 1.0}
+
+    # JAX compiles every step above with XLA already. On PyTorch jit_compile=True
+    # means torch.compile, whose inductor fails on the tiny CNN's strided
+    # convolution backward (torch 2.13: "LoweringException: ValueRangeError:
+    # Invalid ranges [0:-1]" in aten.convolution_backward).
+    if keras.backend.backend() == "tensorflow":
+        trained.compile(optimizer="adam", metrics=None, jit_compile=True)
+        assert np.isfinite(trained.train_on_batch(images, targets))
     return trained
 
 

@@ -14,6 +14,8 @@ from keras_mlrnn.runs import evaluate_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEIGHTS = os.path.join(ROOT, "weights")
+VOC = "voc2007_mobilenet_v2"
+BACKBONE = "mobilenet_v2_1.0_224_imagenet_notop.weights.h5"
 
 
 def _metadata(name):
@@ -38,6 +40,41 @@ def test_weights_readme_holds_the_metadata_tables():
     with open(os.path.join(WEIGHTS, "README.md")) as f:
         readme = f.read()
     assert preset_table(WEIGHTS) in readme
+    assert preset_table(WEIGHTS, VOC) in readme
+
+
+@pytest.fixture(scope="module")
+def voc_test_features(tmp_path_factory):
+    """The VOC 2007 test split and its MobileNetV2 features, computed once for the six presets."""
+    shared = os.path.join(ROOT, "..", "shared")
+    if not os.path.isdir(shared):
+        pytest.skip("../shared is absent")
+    from keras_mlrnn.feature_cache import FeatureCache
+
+    test = load_splits("voc2007", data_dir=os.path.join(shared, "data", "voc2007"))["test"]
+    model = MODELS["binary-relevance"].from_preset(VOC)
+    cache = FeatureCache(str(tmp_path_factory.mktemp("voc_features")), model, verbose=False)
+    cache.view(test, "test")
+    return test, cache
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_voc2007_preset_reproduces_its_metric_table(name, voc_test_features):
+    from keras_mlrnn.feature_cache import FeatureCache
+
+    test, cache = voc_test_features
+    with open(os.path.join(WEIGHTS, VOC, name, METADATA_FILE)) as f:
+        metadata = json.load(f)
+    assert metadata["command"].startswith(f"keras-mlrnn train --model {name} ")
+    assert "--train-on-val" in metadata["command"] and metadata["num_test_images"] == 1000
+    model = MODELS[name].from_preset(VOC)  # offline: weights/ and the shipped backbone
+    # every preset shares one backbone, so one set of cached test features serves all
+    features = FeatureCache(cache.directory, model, verbose=False).batches(test, "test", 100)
+    reports = evaluate_model(model, test, data=features)
+    for rule, expected in metadata["reports"].items():
+        assert abs(reports[rule]["mAP"] - expected["mAP"]) <= 0.005, rule
+    if name == "binary-relevance":  # a linear probe on these features scores 79.0
+        assert reports["predict_sets"]["mAP"] >= 0.79
 
 
 def test_presets_install_from_a_regular_wheel(tmp_path):
@@ -45,12 +82,16 @@ def test_presets_install_from_a_regular_wheel(tmp_path):
     build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
     subprocess.run([*build, "-w", str(wheel_dir), ROOT], check=True, capture_output=True)
     (wheel,) = wheel_dir.glob("keras_mlrnn-*.whl")
+    # PyPI refuses files over 100 MB
+    assert os.path.getsize(wheel) < 100 * 2**20, f"wheel of {os.path.getsize(wheel)} bytes"
     install = [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target)]
     subprocess.run([*install, str(wheel)], check=True, capture_output=True)
     probe = (
         "import os, keras_mlrnn as km\n"
         "from keras_mlrnn.presets import weights_search_path\n"
         "model = km.OrderFreeRNN.from_preset('scenes')\n"
+        "voc = km.CoarseToFineRNN.from_preset('voc2007_mobilenet_v2')\n"
+        "assert voc.class_names[0] == 'aeroplane' and not voc.backbone_trainable\n"
         "print(km.__file__)\n"
         "print([p for p in weights_search_path() if os.path.isdir(p)])\n"
         "print(model.num_classes)\n"
@@ -71,6 +112,11 @@ def test_presets_install_from_a_regular_wheel(tmp_path):
         assert files == ["config.json", "metadata.json", "model.weights.h5"], name
         size = os.path.getsize(installed / name / "model.weights.h5")
         assert size < 20 * 2**20, f"{name}: {size} bytes"
+    voc = target / "keras_mlrnn" / "weights" / VOC
+    assert sorted(os.listdir(voc)) == sorted(MODELS)
+    for name in MODELS:  # the backbone is shipped once, in weights/backbones/
+        assert sorted(os.listdir(voc / name)) == ["config.json", "head.weights.h5", "metadata.json"]
+    assert os.listdir(target / "keras_mlrnn" / "weights" / "backbones") == [BACKBONE]
 
 
 def test_pyproject_lists_every_package():
