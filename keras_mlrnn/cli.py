@@ -243,8 +243,8 @@ def _add_training_options(parser):
         const=True,
         default=None,
         metavar="DIR",
-        help="with a frozen backbone (--model-arg backbone_trainable=false): compute its "
-        "feature maps once per split (image + mirror for training), store them in DIR "
+        help="freeze the backbone, compute its feature maps once per split (image + mirror "
+        "for training), store them in DIR "
         "(default: RUN_DIR/features; compare: OUT/features, shared by every run) and train "
         "the head on them",
     )

@@ -344,7 +344,8 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             distribute: None, "data-parallel" or "multi-worker" (see
             `keras_mlrnn.distribute.data_parallel`; batch_size is global);
             cache_features: True or a directory (default `run_dir/features`):
-            with a frozen backbone, compute its feature maps once per split
+            freeze the backbone (unless model_args sets backbone_trainable,
+            which must then be False), compute its feature maps once per split
             (and the mirror view of the training images) and train the head
             on them (`keras_mlrnn.feature_cache`); reused on resume;
             train_on_val: fit on train + val for exactly `epochs` and keep
@@ -371,6 +372,11 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
         config = saved
     else:
         config = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+        model_args = config.get("model_args") or {}
+        if config.get("cache_features") and "backbone_trainable" not in model_args:
+            # Cached features are those of a fixed backbone: freeze it.
+            config["model_args"] = {**model_args, "backbone_trainable": False}
+            print("cache_features: the backbone is frozen (backbone_trainable=False).")
         config["command"] = command or " ".join(["keras-mlrnn"] + sys.argv[1:])
         config["backend"] = keras.backend.backend()
         with open(os.path.join(run_dir, RUN_CONFIG), "w") as f:

@@ -135,11 +135,12 @@ def test_run_on_cached_features_saves_a_model_that_reads_images(tmp_path):
         epochs=2,
         batch_size=16,
         image_size=32,
-        cache_features=True,
-        model_args={"backbone_trainable": False},
+        cache_features=True,  # freezes the backbone
         verbose=0,
         **sizes,
     )
+    with open(tmp_path / "run" / "run_config.json") as f:
+        assert json.load(f)["model_args"] == {"backbone_trainable": False}
     files = os.listdir(tmp_path / "run" / "features")
     names = sorted(".".join(f.split(".")[:2]) for f in files if f.endswith(".npy"))
     assert names == ["test.image", "train.image", "train.mirror", "val.image"]
@@ -152,3 +153,20 @@ def test_run_on_cached_features_saves_a_model_that_reads_images(tmp_path):
     sets = model.predict_sets(test.images)
     own = km.metrics.multilabel_report(test.labels, scores, sets=sets)
     assert own["OF1"] == pytest.approx(result["reports"]["predict_sets"]["OF1"], abs=0.02)
+
+
+def test_a_run_that_trains_its_backbone_cannot_cache(tmp_path):
+    from keras_mlrnn.runs import train
+
+    with pytest.raises(ValueError, match="needs a frozen backbone"):
+        train(
+            str(tmp_path / "run"),
+            epochs=1,
+            train_size=8,
+            val_size=8,
+            test_size=8,
+            image_size=32,
+            cache_features=True,
+            model_args={"backbone_trainable": True},
+            verbose=0,
+        )
