@@ -151,19 +151,13 @@ def main():
               f"{results[0]['params']:,} |")  # fmt: skip
 
     # The linear probe and the constant predictor, on the same cached features.
-    from sklearn.linear_model import LogisticRegression
+    from keras_mlrnn.probe import linear_probe_scores
 
     first = rows[0][0]
     any_model = keras.saving.load_model(
         os.path.join(chosen[first][1], first, "seed0", "model.keras")
     )
-    cache = FeatureCache(features, any_model, verbose=False)
-    pooled_train = np.asarray(cache.view(train, "train"), np.float32).mean(axis=(1, 2))
-    pooled_test = np.asarray(cache.view(test, "test"), np.float32).mean(axis=(1, 2))
-    probe = np.zeros_like(test.labels)
-    for c in range(train.labels.shape[1]):
-        classifier = LogisticRegression(C=0.1, max_iter=2000).fit(pooled_train, train.labels[:, c])
-        probe[:, c] = classifier.predict_proba(pooled_test)[:, 1]
+    probe = linear_probe_scores(FeatureCache(features, any_model, verbose=False), train, test)
     probe_report = multilabel_report(test.labels, probe, mask=test.mask)
     constant = np.broadcast_to(train.labels.mean(0), test.labels.shape)
     print(

@@ -6,7 +6,9 @@ augmentation, epochs and optimizer), into `out_dir/<spec>/seed<k>`, skipping
 runs that already finished (so an interrupted comparison resumes), then
 writes `compare.json` and `compare.md`: mean +- std over seeds of every
 metric under three decision rules (threshold 0.5, top-k, the method's own
-`predict_sets`), with training time and parameter count.
+`predict_sets`), with training time and parameter count. With a feature
+cache, the tables end with the linear probe's mAP (`keras_mlrnn.probe`) next
+to the label-frequency line.
 
 A model spec is a registry name, optionally with constructor arguments for
 ablations: `order-free-rnn:use_attention=false`,
@@ -122,7 +124,35 @@ def format_comparison(summary, keys=("mAP", "CF1", "OF1", "F1_I")):
     baseline = next(iter(summary.values())).get("label_frequency_mAP")
     if baseline is not None:
         lines.append(f"Label-frequency (constant) predictor mAP: {100 * baseline:.2f}")
+    probe = next(iter(summary.values())).get("linear_probe_mAP")
+    if probe is not None:
+        lines.append(
+            f"Linear probe (logistic regression, C=0.1, on the frozen backbone's average-pooled "
+            f"features of the train split) mAP: {100 * probe:.2f}"
+        )
     return "\n".join(lines)
+
+
+def _linear_probe_map(model, options):
+    """Test mAP of the logistic-regression probe on the run's cached features, or None.
+
+    None without a feature cache (the probe would need a backbone pass of its
+    own) or without scikit-learn.
+    """
+    if not options.get("cache_features"):
+        return None
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        return None
+    from keras_mlrnn.feature_cache import FeatureCache
+    from keras_mlrnn.metrics import multilabel_report
+    from keras_mlrnn.probe import linear_probe_scores
+
+    splits = runs.load_data({**runs.DEFAULTS, **options})
+    cache = FeatureCache(options["cache_features"], model, verbose=False)
+    scores = linear_probe_scores(cache, splits["train"], splits["test"])
+    return multilabel_report(splits["test"].labels, scores, mask=splits["test"].mask)["mAP"]
 
 
 def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
@@ -160,6 +190,9 @@ def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
             "parameters": int(model.count_params()),
             "label_frequency_mAP": float(results[0]["label_frequency_mAP"]),
         }
+    probe = _linear_probe_map(model, options)
+    for entry in summary.values():
+        entry["linear_probe_mAP"] = probe
     with open(os.path.join(out_dir, "compare.json"), "w") as f:
         json.dump({"options": options, "summary": summary}, f, indent=2)
     with open(os.path.join(out_dir, "compare.md"), "w") as f:

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 
 import pytest
 
@@ -24,10 +25,14 @@ def test_compare_smoke_two_methods_one_seed(tmp_path, capsys):
     out = str(tmp_path / "cmp")
     args = ["compare", "--models", "binary-relevance", "order-free-rnn:use_attention=false"]
     args += ["--seeds", "0", "--epochs", "1", "--batch-size", "32", "--out", out, *TINY]
+    args += ["--cache-features"]  # one cache for both methods, in OUT/features
     assert main(args) == 0
     table = capsys.readouterr().out
     assert "| binary-relevance | 1 |" in table
     assert "| order-free-rnn:use_attention=false | 1 |" in table
+    probe = re.search(r"Linear probe .* mAP: (\d+\.\d+)", table)
+    assert probe and 0 < float(probe.group(1)) <= 100
+    assert any(f.startswith("test.image.") for f in os.listdir(os.path.join(out, "features")))
     with open(os.path.join(out, "compare.json")) as f:
         summary = json.load(f)["summary"]
     for entry in summary.values():
@@ -35,7 +40,7 @@ def test_compare_smoke_two_methods_one_seed(tmp_path, capsys):
         assert entry["metrics"]["predict_sets"]["mAP"]["std"] == 0.0  # one seed
     with open(os.path.join(out, "order-free-rnn__use_attention-false", "seed0",
                            "run_config.json")) as f:  # fmt: skip
-        assert json.load(f)["model_args"] == {"use_attention": False}
+        assert json.load(f)["model_args"] == {"use_attention": False, "backbone_trainable": False}
     # finished runs are reused, not retrained
     stamp = os.path.getmtime(os.path.join(out, "binary-relevance", "seed0", "model.keras"))
     assert main(args) == 0
