@@ -143,7 +143,7 @@ def main():
     )
     print("| method | lr | seeds | mAP | mAP (VOC 11-pt) | CF1 top-3 | OF1 top-3 | CF1 own | "
           "OF1 own | F1_I own | train s | parameters |")  # fmt: skip
-    print("|---" * 13 + "|")
+    print("|---" * 12 + "|")
     for method, lr, results in rows:
         cells = " | ".join(_mean_std([r[k] for r in results]) for k in keys)
         seconds = np.mean([r["seconds"] for r in results])
