@@ -35,6 +35,28 @@ def parse_model_args(items):
     return parsed
 
 
+def positive_int(text):
+    """argparse type: an integer > 0, or an error naming the value."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def positive_float(text):
+    """argparse type: a finite number > 0, or an error naming the value."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {value}")
+    return value
+
+
 def optional_path(value):
     """`--backbone-weights none` -> None (random initialisation); anything else unchanged."""
     return None if value.lower() == "none" else value
@@ -224,14 +246,38 @@ def _add_training_options(parser):
         help="None (default), imagenet, a .weights.h5 path, or a trained model "
         "(preset dir / .keras file) whose backbone is copied",
     )
-    parser.add_argument("--image-size", type=int, default=None)
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=None)
-    parser.add_argument("--learning-rate", type=float, default=None)
-    parser.add_argument("--clipnorm", type=float, default=None, help="clip each gradient's norm")
+    from keras_mlrnn.runs import DEFAULTS
+
+    parser.add_argument(
+        "--image-size",
+        type=positive_int,
+        default=None,
+        help=f"side of the square input images in pixels (default {DEFAULTS['image_size']})",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help=f"training epochs (default {DEFAULTS['epochs']}); the best by val mAP is kept",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        help=f"images per step (default {DEFAULTS['batch_size']}; global with --distribute)",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=positive_float,
+        default=None,
+        help=f"Adam's learning rate (default {DEFAULTS['learning_rate']})",
+    )
+    parser.add_argument(
+        "--clipnorm", type=positive_float, default=None, help="clip each gradient's norm"
+    )
     parser.add_argument(
         "--warmup-epochs",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="order-free-rnn, multi-order-rnn: the first N epochs train only the CNN and its "
@@ -258,16 +304,20 @@ def _add_training_options(parser):
     )
     parser.add_argument(
         "--early-stopping",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="stop when the validation mAP has not improved for N epochs (the best epoch is "
         "kept either way)",
     )
-    parser.add_argument("--train-size", type=int, default=None, help="images in the train split")
-    parser.add_argument("--val-size", type=int, default=None)
-    parser.add_argument("--test-size", type=int, default=None)
-    parser.add_argument("--top-k", type=int, default=None, help="k of the top-k table row")
+    parser.add_argument(
+        "--train-size", type=positive_int, default=None, help="images in the train split"
+    )
+    parser.add_argument("--val-size", type=positive_int, default=None)
+    parser.add_argument("--test-size", type=positive_int, default=None)
+    parser.add_argument(
+        "--top-k", type=positive_int, default=None, help="k of the top-k table row (default 3)"
+    )
     parser.add_argument(
         "--model-arg",
         action="append",
@@ -291,7 +341,7 @@ def build_parser():
     train.add_argument("--seed", type=int, default=None)
     train.add_argument(
         "--checkpoint-steps",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="also checkpoint every N steps (long epochs); default: each epoch",
@@ -319,17 +369,23 @@ def build_parser():
     )
     train.add_argument("--run-dir", default=None, help="default: runs/<model>-<time>")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run")
-    train.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue a run")
+    train.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        default=None,
+        help="continue a killed run from its last checkpoint, with the options saved in its "
+        "run_config.json (options given here are not used)",
+    )
     train.set_defaults(func=_train)
 
     evaluate = sub.add_parser("evaluate", help="print the metric table of a run or .keras file")
     evaluate.add_argument("target", help="a run directory or a .keras file")
     evaluate.add_argument("--split", default="test", choices=["train", "val", "test"])
-    evaluate.add_argument("--test-size", type=int, default=None, help="images to evaluate")
-    evaluate.add_argument("--top-k", type=int, default=3)
+    evaluate.add_argument("--test-size", type=positive_int, default=None, help="images to evaluate")
+    evaluate.add_argument("--top-k", type=positive_int, default=3)
     evaluate.add_argument(
         "--ten-crop",
-        type=int,
+        type=positive_int,
         nargs="+",
         metavar="SIDE",
         help="also score 10 crops (corners, centre, mirrored) of each image decoded at SIDE "
@@ -345,7 +401,7 @@ def build_parser():
     pred.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pred.add_argument(
         "--top",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="K",
         help="print the K highest-scoring classes instead of the method's decision",
@@ -374,8 +430,8 @@ def build_parser():
     data_sub = data.add_subparsers(dest="data_command", required=True)
     stats = data_sub.add_parser("stats", help="counts, label cardinality, co-occurring pairs")
     _add_data_arguments(stats, default_dataset="scenes")
-    stats.add_argument("--image-size", type=int, default=64)
-    stats.add_argument("--top-pairs", type=int, default=5)
+    stats.add_argument("--image-size", type=positive_int, default=64)
+    stats.add_argument("--top-pairs", type=positive_int, default=5)
     stats.set_defaults(func=_data_stats)
     return parser
 

@@ -96,3 +96,30 @@ def test_train_on_a_csv_of_own_images(tmp_path, capsys):
     assert main(["data", "stats", "--dataset", "csv", "--csv", str(tmp_path / "labels.csv")]) == 0
     out = capsys.readouterr().out
     assert "train: 24 images, 3 classes" in out
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--epochs", "0", "argument --epochs: must be a positive integer, got 0"),
+        ("--batch-size", "0", "argument --batch-size: must be a positive integer, got 0"),
+        ("--learning-rate", "-1", "argument --learning-rate: must be a positive finite number"),
+        ("--learning-rate", "nan", "argument --learning-rate: must be a positive finite number"),
+        ("--image-size", "big", "argument --image-size: expected a positive integer, got 'big'"),
+    ],
+)
+def test_bad_numeric_options_are_named_before_anything_runs(option, value, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", option, value])
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_train_help_shows_the_defaults(capsys):
+    from keras_mlrnn.runs import DEFAULTS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for key in ("epochs", "batch_size", "image_size", "learning_rate"):
+        assert f"(default {DEFAULTS[key]}" in text, key
