@@ -212,6 +212,27 @@ class MultiLabelModel(keras.Model):
         """
         del labels
 
+    def needs_label_statistics(self):
+        """Whether `fit` needs `adapt(train_labels)` first (the base class: never)."""
+        return False
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`. Labels given as an array adapt a model that needs their statistics.
+
+        A method that reads statistics of the training labels (CNNRNN's label
+        order and path length, OrderFreeRNN's path length) and has not been
+        adapted calls `adapt(y)` first and says so; with a dataset (labels
+        not in memory) it still needs `model.adapt(train_labels)` by hand.
+        """
+        if y is not None and self.needs_label_statistics():
+            labels = keras.ops.convert_to_numpy(y)
+            print(
+                f"{type(self).__name__}: adapting to the {len(labels)} training labels given "
+                "to fit (model.adapt(labels) before fit sets them yourself)."
+            )
+            self.adapt(labels)
+        return super().fit(x, y, *args, **kwargs)
+
     def _training_labels(self, labels):
         """`labels` as a float64 `(N, C)` array, or a ValueError naming the expected shape."""
         labels = np.asarray(labels, dtype=np.float64)

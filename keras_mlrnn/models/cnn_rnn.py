@@ -180,10 +180,15 @@ class CNNRNN(MultiLabelModel):
         self.max_length = max(int(labels.sum(axis=1).max()), 1)
         self._reset_compiled()  # traced functions captured the old order and length
 
-    def fit(self, *args, **kwargs):
-        # Fail before any step if the order cannot be computed.
-        label_rank(self.label_order, self.num_classes, self.label_frequencies, self.class_names)
-        return super().fit(*args, **kwargs)
+    def needs_label_statistics(self):
+        """True until `adapt`: the path length, and the frequencies its label order ranks by."""
+        needs_frequencies = self.label_order != "alphabetical" and self.label_frequencies is None
+        return self.max_length is None or needs_frequencies
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        if y is None:  # a dataset: fail before any step if the order cannot be computed
+            label_rank(self.label_order, self.num_classes, self.label_frequencies, self.class_names)
+        return super().fit(x, y, *args, **kwargs)
 
     # --------------------------------------------------------------- steps
     def _step(self, tokens, h, c, image_embedding, training):

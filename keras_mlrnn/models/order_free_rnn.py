@@ -134,6 +134,10 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
         """Steps of the loop: `max_length`, or C before `adapt`."""
         return self.max_length if self.max_length is not None else self.num_classes
 
+    def needs_label_statistics(self):
+        """True until `adapt` has set `max_length`."""
+        return self.max_length is None
+
     def adapt(self, labels):
         """Sets `max_length` to the largest label count of the training labels `(N, C)`."""
         labels = self._training_labels(labels)

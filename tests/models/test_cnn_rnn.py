@@ -84,15 +84,20 @@ def test_predict_sets_is_the_beam_path_and_scores_cover_it(tiny_batch):
     assert scores.shape == (6, 20) and np.all((scores > 0) & (scores <= 1))
 
 
-def test_fit_without_label_statistics_is_a_clear_error(tiny_batch):
+def test_fit_adapts_from_array_labels_and_names_adapt_for_datasets(tiny_batch, capsys):
+    from keras_mlrnn.data import NumpyBatches
+
     images, targets = tiny_batch
     model = km.CNNRNN(**KWARGS)
     model.compile(optimizer="adam")
-    with pytest.raises(ValueError, match="adapt"):
-        model.fit(images, targets, verbose=0)
-    alphabetical = km.CNNRNN(**KWARGS, label_order="alphabetical")
-    alphabetical.compile(optimizer="adam")
-    alphabetical.fit(images, targets, verbose=0)  # needs no frequencies
+    with pytest.raises(ValueError, match="adapt"):  # labels not in memory
+        model.fit(NumpyBatches(images, targets, batch_size=3), verbose=0)
+    model.fit(images, targets, verbose=0)  # arrays: adapted from them, and said so
+    assert "CNNRNN: adapting to the 6 training labels" in capsys.readouterr().out
+    np.testing.assert_allclose(model.label_frequencies, targets.mean(axis=0))
+    assert model.max_length == int(targets.sum(axis=1).max())
+    model.fit(images, targets, verbose=0)  # adapted once, not again
+    assert "adapting" not in capsys.readouterr().out
 
 
 def test_adapt_sets_max_length(tiny_batch):
