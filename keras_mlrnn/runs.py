@@ -77,7 +77,19 @@ def load_data(config):
     )
 
 
+def _has_trained(run_dir):
+    """Whether a run directory holds anything training produced (a checkpoint or a model)."""
+    checkpoints = os.path.join(run_dir, "checkpoints")
+    trained = os.path.isdir(checkpoints) and bool(os.listdir(checkpoints))
+    return trained or os.path.isfile(os.path.join(run_dir, "model.keras"))
+
+
 def _prepare_run_dir(run_dir, overwrite, resume):
+    """The saved config on resume; else an empty run directory (None).
+
+    A run that never trained (no checkpoint, no model: e.g. it failed on
+    bad data) is replaced without `overwrite`; a trained one only with it.
+    """
     config_path = os.path.join(run_dir, RUN_CONFIG)
     if resume:
         if not os.path.isfile(config_path):
@@ -90,7 +102,7 @@ def _prepare_run_dir(run_dir, overwrite, resume):
                 f"{run_dir} exists and is not a keras-mlrnn run directory; choose another "
                 "--run-dir (nothing there is touched)."
             )
-        if not overwrite:
+        if not overwrite and _has_trained(run_dir):
             raise FileExistsError(
                 f"{run_dir} already holds a run. Pass --resume to continue it or "
                 "--overwrite to replace it."

@@ -57,6 +57,16 @@ def test_existing_run_is_never_overwritten_silently(tmp_path, capsys):
     assert main(args + ["--overwrite"]) == 0
 
 
+def test_a_run_that_never_trained_is_replaced_without_overwrite(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    bad = ["train", "--epochs", "1", "--run-dir", run, "--dataset", "csv", "--csv", "missing.csv"]
+    assert main(bad) == 2  # fails on its data: run_config.json written, nothing trained
+    assert os.listdir(run) == ["run_config.json"]
+    capsys.readouterr()
+    assert main(["train", "--epochs", "1", "--run-dir", run, *SMALL]) == 0
+    assert os.path.isfile(os.path.join(run, "model.keras"))
+
+
 def test_foreign_directory_is_left_alone(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("mine")
     assert main(["train", "--epochs", "1", "--run-dir", str(tmp_path), *SMALL]) == 2

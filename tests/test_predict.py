@@ -101,3 +101,16 @@ def test_predict_labels_by_name(tiny_batch):
         expected = sorted(np.flatnonzero(row >= 0.5), key=lambda i: -row[i])
         assert [name for name, _ in named] == [SCENE_CLASS_NAMES[i] for i in expected]
         np.testing.assert_allclose([s for _, s in named], row[expected], rtol=1e-6)
+
+
+def test_predict_labels_takes_paths_and_a_single_image(tiny_batch, tmp_path):
+    images, _ = tiny_batch
+    model = km.BinaryRelevance(**TINY)
+    paths = []
+    for i, image in enumerate(images[:2]):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(image).save(paths[-1])  # PNG: lossless, the same pixels back
+    expected = model.predict_labels(images[:2], top=3)
+    assert model.predict_labels(paths, top=3) == expected
+    assert model.predict_labels(paths[0], top=3) == expected[:1]
+    assert model.predict_labels(images[1], top=3) == expected[1:]

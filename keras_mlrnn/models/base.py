@@ -27,6 +27,8 @@ A subclass implements:
 - `decode_sets(images) -> (B, C)` multi-hot (defaults to `scores >= 0.5`).
 """
 
+import os
+
 import keras
 import numpy as np
 from keras import ops
@@ -397,8 +399,10 @@ class MultiLabelModel(keras.Model):
         """The predicted label set of each image by name, most confident first.
 
         Args:
-            x: uint8 images `(N, S, S, 3)` (e.g. from
-                `keras_mlrnn.images.read_images`) or a dataset of images.
+            x: uint8 images `(N, S, S, 3)`, one image `(S, S, 3)`, image
+                file paths (one str or a list: read and resized to the
+                model's size with `keras_mlrnn.images.read_images`), or a
+                dataset of images.
             batch_size: int or None.
             top: int or None. Instead of the method's decision
                 (`predict_sets`), the `top` highest-scoring classes.
@@ -407,6 +411,14 @@ class MultiLabelModel(keras.Model):
             list of N lists of `(class_name, score)`; unnamed classes are
             called "class_<i>".
         """
+        if isinstance(x, (str, os.PathLike)):
+            x = [x]
+        if isinstance(x, (list, tuple)) and all(isinstance(p, (str, os.PathLike)) for p in x):
+            from keras_mlrnn.images import read_images
+
+            x = read_images([os.fspath(p) for p in x], self.image_size)
+        elif isinstance(x, np.ndarray) and x.ndim == 3:
+            x = x[None]  # one image
         scores = self.predict(x, batch_size=batch_size, verbose=0)
         if top is None:
             sets = self.predict_sets(x, batch_size=batch_size)
