@@ -50,6 +50,27 @@ def test_coco_format(tmp_path):
         load_coco(str(tmp_path), "val2014")
 
 
+def test_coco_bad_annotations_are_named(tmp_path):
+    os.makedirs(tmp_path / "annotations")
+    path = tmp_path / "annotations" / "instances_val2014.json"
+    annotation = {"id": 4, "image_id": 1, "category_id": 99, "iscrowd": 0, "bbox": [0, 0, 1, 1]}
+    with open(path, "w") as f:
+        json.dump(
+            {
+                "images": [{"id": 1, "file_name": "a.jpg"}],
+                "categories": [{"id": 5, "name": "dog"}],
+                "annotations": [{**annotation, "area": 1}],
+            },
+            f,
+        )
+    with pytest.raises(ValueError, match=r"instances_val2014.json: annotation 4 of image 1 has "
+                       r"category_id 99"):  # fmt: skip
+        load_coco(str(tmp_path), "val2014")
+    path.write_text('{"images": [')
+    with pytest.raises(ValueError, match=r"instances_val2014.json is not valid JSON"):
+        load_coco(str(tmp_path), "val2014")
+
+
 def _voc_xml(objects):
     body = "".join(
         f"<object><name>{n}</name><difficult>{d}</difficult></object>" for n, d in objects

@@ -17,6 +17,7 @@ ds = train.dataset(image_size=224, batch_size=32, shuffle=True, augment=True)
 
 import contextlib
 import io
+import json
 import os
 
 import numpy as np
@@ -55,8 +56,11 @@ def load_coco(data_dir, split="train2017", drop_empty=False, check_files=True):
     annotation_file = os.path.join(data_dir, "annotations", f"instances_{split}.json")
     if not os.path.isfile(annotation_file):
         raise FileNotFoundError(f"COCO annotations not found: {annotation_file}")
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
-        coco = COCO(annotation_file)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
+            coco = COCO(annotation_file)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{annotation_file} is not valid JSON: {e}") from e
     category_ids = sorted(coco.getCatIds())
     column = {cat: c for c, cat in enumerate(category_ids)}
     class_names = [coco.loadCats(cat)[0]["name"] for cat in category_ids]
@@ -64,6 +68,12 @@ def load_coco(data_dir, split="train2017", drop_empty=False, check_files=True):
     labels = np.zeros((len(image_ids), len(category_ids)), dtype=np.float32)
     for row, image_id in enumerate(image_ids):
         for annotation in coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=None)):
+            if annotation["category_id"] not in column:
+                raise ValueError(
+                    f"{annotation_file}: annotation {annotation.get('id')} of image {image_id} "
+                    f"has category_id {annotation['category_id']}, which is not among the "
+                    f"file's categories {category_ids[:5]}..."
+                )
             labels[row, column[annotation["category_id"]]] = 1.0
     keep = labels.sum(axis=1) > 0 if drop_empty else np.ones(len(image_ids), bool)
     image_dir = os.path.join(data_dir, split)
