@@ -35,26 +35,23 @@ def parse_model_args(items):
     return parsed
 
 
-def positive_int(text):
-    """argparse type: an integer > 0, or an error naming the value."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
+def _positive(convert, noun):
+    """An argparse type: `convert(text)` must give a finite value > 0, else an error naming it."""
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {noun}, got {text!r}") from None
+        if not (0 < value < float("inf")):  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"must be a positive {noun}, got {value}")
+        return value
+
+    return parse
 
 
-def positive_float(text):
-    """argparse type: a finite number > 0, or an error naming the value."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {value}")
-    return value
+positive_int = _positive(int, "integer")
+positive_float = _positive(float, "finite number")
 
 
 def optional_path(value):
