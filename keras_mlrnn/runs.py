@@ -450,13 +450,13 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             train_ds = fit_split.dataset(
                 size, batch, shuffle=True, augment=True, seed=config["seed"]
             )
-            inputs = {name: split.dataset(size, batch) for name, split in splits.items()}
+            inputs = {name: splits[name].dataset(size, batch) for name in ("val", "test")}
         else:
             started = time.time()
             train_ds = cache.batches(
                 tuple(splits[n] for n in fit_names), fit_names, batch, True, config["seed"]
             )
-            inputs = {name: cache.batches(split, name, batch) for name, split in splits.items()}
+            inputs = {name: cache.batches(splits[name], name, batch) for name in ("val", "test")}
             cache_seconds = round(time.time() - started, 1)
         val_ds = inputs["val"]
         start = time.time()
