@@ -98,30 +98,82 @@ def _train(args):
     return 0
 
 
-def _evaluate(args):
+def _evaluation_target(args):
+    """`(model, run_config or None)` for `evaluate`: a run, a .keras file or a preset."""
     import keras
 
     from keras_mlrnn import runs
-    from keras_mlrnn.metrics import format_report
+    from keras_mlrnn.presets import is_preset_dir
 
     target = args.target
-    config = dict(runs.DEFAULTS)
+    run_dir = target if os.path.isdir(target) else os.path.dirname(os.path.abspath(target))
+    config_path = os.path.join(run_dir, runs.RUN_CONFIG)
+    config = None
+    if os.path.isfile(config_path):
+        with open(config_path) as f:
+            config = {**runs.DEFAULTS, **json.load(f)}
+    if os.path.isdir(target) and is_preset_dir(target):
+        return load_trained_model(preset=target), None
     if os.path.isdir(target):
-        config_path = os.path.join(target, runs.RUN_CONFIG)
-        if os.path.isfile(config_path):
-            with open(config_path) as f:
-                config.update(json.load(f))
         target = os.path.join(target, "model.keras")
-    if not os.path.isfile(target):
-        print(f"error: no model file at {target}", file=sys.stderr)
-        return 2
-    model = keras.saving.load_model(target)
-    config["image_size"] = model.image_size
+    if os.path.isfile(target):
+        return keras.saving.load_model(target), config
+    if args.method is not None:
+        return load_trained_model(preset=args.target, method=args.method), None
+    raise FileNotFoundError(
+        f"no model at {args.target}: give a run directory, a .keras file, a preset "
+        "directory, or a built-in preset name with --method"
+    )
+
+
+def _evaluate(args):
+    from keras_mlrnn import runs
+    from keras_mlrnn.data.splits import load_split
+    from keras_mlrnn.metrics import format_report
+
+    model, config = _evaluation_target(args)
+    if args.dataset is not None:
+        data = {
+            "dataset": args.dataset,
+            "data_dir": args.data_dir,
+            "csv": args.csv,
+            "csv_delimiter": args.csv_delimiter,
+            "seed": 0,
+            "sizes": {},
+        }
+    elif config is not None:
+        data = {
+            "dataset": config["dataset"],
+            "data_dir": config.get("data_dir"),
+            "csv": config.get("csv"),
+            "csv_delimiter": config.get("csv_delimiter"),
+            "seed": config["seed"],
+            "sizes": {s: config.get(f"{s}_size") for s in ("train", "val", "test")},
+        }
+    else:
+        raise ValueError(
+            f"{args.target} has no run beside it (no {runs.RUN_CONFIG}): say what to score it "
+            "on with --dataset (and --data-dir or --csv)."
+        )
     if args.test_size is not None:
-        config["test_size"] = args.test_size
-    split = runs.load_data(config)[args.split]
+        data["sizes"]["test"] = args.test_size
+    dataset = data.pop("dataset")
+    split, absent = load_split(
+        dataset, args.split, class_names=model.class_names, image_size=model.image_size, **data
+    )
+    if split.labels.shape[1] != model.num_classes:
+        raise ValueError(
+            f"the data have {split.labels.shape[1]} classes but the model has "
+            f"{model.num_classes} (and no class names to match them by)."
+        )
+    if absent:
+        print(
+            f"note: the data have no '{', '.join(absent)}' ({len(absent)} of the model's "
+            f"{model.num_classes} classes): left out of the per-class means.",
+            file=sys.stderr,
+        )
     reports = runs.evaluate_model(model, split, top_k=args.top_k, ten_crop=args.ten_crop)
-    print(format_report(reports, title=f"{type(model).__name__} ({args.split})"))
+    print(format_report(reports, title=f"{type(model).__name__} ({dataset}, {args.split})"))
     return 0
 
 
@@ -137,7 +189,7 @@ def load_trained_model(preset=None, method=None, model_path=None):
     import keras
 
     import keras_mlrnn.models as models
-    from keras_mlrnn.presets import load_preset
+    from keras_mlrnn.presets import is_preset_dir, load_preset
 
     if (preset is None) == (model_path is None):
         raise ValueError("Give exactly one of --preset and --model.")
@@ -147,7 +199,7 @@ def load_trained_model(preset=None, method=None, model_path=None):
         if not os.path.isfile(model_path):
             raise FileNotFoundError(f"No model file at {model_path}.")
         return keras.saving.load_model(model_path, compile=False)
-    if os.path.isdir(preset):
+    if is_preset_dir(preset):
         return load_preset(preset)
     if method is None:
         raise ValueError(
@@ -230,6 +282,13 @@ def _add_data_arguments(parser, default_dataset=None):
     parser.add_argument("--dataset", choices=DATASETS, default=default_dataset)
     parser.add_argument("--data-dir", default=None, help="root of coco / voc2007 / nuswide")
     parser.add_argument("--csv", default=None, help="labels CSV for --dataset csv")
+    parser.add_argument(
+        "--csv-delimiter",
+        default=None,
+        metavar="SEP",
+        help="separator of the labels in the CSV's labels field (default: '|', ';' or "
+        "space, whichever the file uses)",
+    )
 
 
 def _add_training_options(parser):
@@ -375,9 +434,20 @@ def build_parser():
     )
     train.set_defaults(func=_train)
 
-    evaluate = sub.add_parser("evaluate", help="print the metric table of a run or .keras file")
-    evaluate.add_argument("target", help="a run directory or a .keras file")
-    evaluate.add_argument("--split", default="test", choices=["train", "val", "test"])
+    evaluate = sub.add_parser(
+        "evaluate", help="print the metric table of a run, .keras file or preset on any data set"
+    )
+    evaluate.add_argument(
+        "target", help="a run directory, a .keras file, a preset directory or a built-in preset"
+    )
+    evaluate.add_argument("--method", default=None, help="method of a built-in preset target")
+    _add_data_arguments(evaluate)
+    evaluate.add_argument(
+        "--split",
+        default="test",
+        choices=["train", "val", "test", "all"],
+        help="which split to score (all: every image; for a CSV, the whole file)",
+    )
     evaluate.add_argument("--test-size", type=positive_int, default=None, help="images to evaluate")
     evaluate.add_argument("--top-k", type=positive_int, default=3)
     evaluate.add_argument(

@@ -21,9 +21,11 @@ same = km.BinaryRelevance.from_preset("/tmp/my_preset")
 ```
 """
 
+import contextlib
 import hashlib
 import json
 import os
+import warnings
 
 import keras
 
@@ -93,6 +95,11 @@ def fetch_preset(handle, cache_dir=None):
     return _find_preset_dir(path if os.path.isdir(path) else os.path.dirname(path))
 
 
+def is_preset_dir(path):
+    """Whether `path` is a folder holding a preset (`config.json`)."""
+    return os.path.isfile(os.path.join(path, CONFIG_FILE))
+
+
 def _cli_name(cls):
     from keras_mlrnn.models import MODELS
 
@@ -132,12 +139,15 @@ def _load_builtin(preset, cls, load_weights, overrides):
         )
     if load_weights:
         data = "" if preset == "scenes" else f" --dataset {preset} --data-dir DATA_DIR"
+        trained = trained_presets(cls)
         raise FileNotFoundError(
             f"No trained weights for preset {preset!r} of {cls.__name__}. Looked in: "
             + ", ".join(candidates)
             + f". Train them with: keras-mlrnn train --model {name}{data} "
-            f"--save-preset {candidates[0]} (set KERAS_MLRNN_HOME to choose the folder), "
-            "or pass load_weights=False for the configured, untrained model."
+            f"--save-preset $KERAS_MLRNN_HOME/presets/{preset}/{name} (with KERAS_MLRNN_HOME "
+            "set to a folder of yours, e.g. ~/.keras_mlrnn), or pass load_weights=False for "
+            "the configured, untrained model. Presets of "
+            f"{cls.__name__} with trained weights: {', '.join(trained) or 'none'}."
         )
     model = cls(**{**config, **overrides})
     model.build()
@@ -306,10 +316,28 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
     """
     if preset.startswith(REMOTE_PREFIXES):
         preset = fetch_preset(preset)
+    if os.path.isdir(preset) and not is_preset_dir(preset) and _is_builtin_name(preset, cls):
+        # A folder that happens to share a built-in name (./coco holding the
+        # COCO images) does not hide the built-in preset.
+        warnings.warn(
+            f"{os.path.abspath(preset)} is a folder but holds no preset ({CONFIG_FILE}): "
+            f"loading the built-in preset {preset!r} of {cls.__name__}.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return _load_builtin(preset, cls, load_weights, overrides)
     if not os.path.isdir(preset):
         if cls is None:
             raise ValueError(f"Unknown preset directory {preset!r}.")
         return _load_builtin(preset, cls, load_weights, overrides)
+    if _is_builtin_name(preset, cls):
+        warnings.warn(
+            f"Loading the preset in the folder {os.path.abspath(preset)}, not the built-in "
+            f"preset {preset!r} of the same name (rename the folder, or pass "
+            f"{os.path.join('.', preset)!r}, to silence this).",
+            UserWarning,
+            stacklevel=2,
+        )
     config_path = os.path.join(preset, CONFIG_FILE)
     if not os.path.isfile(config_path):
         raise FileNotFoundError(f"{preset} is not a preset directory: {CONFIG_FILE} is missing.")
@@ -329,10 +357,31 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
     return model
 
 
+def _is_builtin_name(preset, cls):
+    """Whether `preset`, as written, is the bare name of a built-in or trained preset of `cls`."""
+    from keras_mlrnn.preset_configs import builtin_config
+
+    if cls is None or os.sep in preset or preset.startswith("."):
+        return False
+    return builtin_config(cls.__name__, preset) is not None or preset in trained_presets(cls)
+
+
 def _checked(path, expected):
-    """`path`, after checking it exists and (if `expected`) that its sha256 matches."""
+    """`path`, after checking it exists and (if `expected`) that its sha256 matches.
+
+    With no expected sha256 (no `metadata.json`, or one without the entry)
+    the file is used unchecked, with a warning.
+    """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Preset weights file not found: {path}")
+    if expected is None:
+        warnings.warn(
+            f"{path}: no sha256 for it in the preset's {METADATA_FILE}, so it is loaded "
+            "without a checksum (a corrupted or swapped file would go unnoticed).",
+            UserWarning,
+            stacklevel=3,
+        )
+        return path
     actual = sha256_of(path)
     if expected is not None and actual != expected:
         raise ValueError(
@@ -350,12 +399,30 @@ def _load_preset_weights(model, preset, spec):
     meta = _read_json(meta_path) if os.path.isfile(meta_path) else {}
     shared = spec.get("shared_backbone")
     if shared is None:
-        model.load_weights(_checked(os.path.join(preset, WEIGHTS_FILE), meta.get("weights_sha256")))
+        path = _checked(os.path.join(preset, WEIGHTS_FILE), meta.get("weights_sha256"))
+        with _readable(path):
+            model.load_weights(path)
         return
-    backbone = os.path.normpath(os.path.join(preset, shared))
-    load_backbone_weights(model.backbone, _checked(backbone, meta.get("backbone_sha256")))
+    backbone = _checked(
+        os.path.normpath(os.path.join(preset, shared)), meta.get("backbone_sha256")
+    )
+    with _readable(backbone):
+        load_backbone_weights(model.backbone, backbone)
     head = _checked(os.path.join(preset, HEAD_WEIGHTS_FILE), meta.get("weights_sha256"))
-    load_head_weights(model, head)
+    with _readable(head):
+        load_head_weights(model, head)
+
+
+@contextlib.contextmanager
+def _readable(path):
+    """Turns h5py's raw `OSError` on a damaged weights file into one naming the file."""
+    try:
+        yield
+    except OSError as e:
+        raise ValueError(
+            f"{path} cannot be read as an HDF5 weights file ({e}). It is probably truncated "
+            "or damaged (an interrupted download or copy): fetch or copy it again."
+        ) from None
 
 
 def preset_table(root, preset="scenes"):

@@ -115,7 +115,16 @@ def _hold_out(files, every=20):
     return _from_files(files, rows[~held]), _from_files(files, rows[held])
 
 
-def load_splits(dataset, data_dir=None, csv=None, image_size=64, seed=0, sizes=None, year=2014):
+def load_splits(
+    dataset,
+    data_dir=None,
+    csv=None,
+    image_size=64,
+    seed=0,
+    sizes=None,
+    year=2014,
+    csv_delimiter=None,
+):
     """Loads the train, val and test splits of a data set.
 
     Args:
@@ -126,6 +135,8 @@ def load_splits(dataset, data_dir=None, csv=None, image_size=64, seed=0, sizes=N
         seed: int. Data seed (scenes, and the csv split).
         sizes: dict split -> int or None. Scenes split sizes.
         year: int. COCO release (2014 or 2017). Defaults to 2014.
+        csv_delimiter: str or None. Separator of the CSV's labels (None:
+            `|`, `;` or space, whichever the file uses).
 
     Returns:
         dict "train" / "val" / "test" -> `DataSplit`.
@@ -142,7 +153,7 @@ def load_splits(dataset, data_dir=None, csv=None, image_size=64, seed=0, sizes=N
 
         if csv is None:
             raise ValueError("--dataset csv needs --csv PATH.")
-        files = load_csv(csv)
+        files = load_csv(csv, delimiter=csv_delimiter)
         order = np.random.default_rng(seed).permutation(len(files))
         n_test = n_val = max(len(files) // 10, 1)
         if len(files) < 3:
@@ -197,3 +208,78 @@ def load_splits(dataset, data_dir=None, csv=None, image_size=64, seed=0, sizes=N
         raise ValueError(f"Unknown dataset {dataset!r}; expected one of {DATASETS}.")
     fit_split, val_split = _hold_out(train)
     return {"train": fit_split, "val": val_split, "test": _from_files(test)}
+
+
+SPLITS = ("train", "val", "test", "all")
+
+
+def align_classes(split, class_names, source="the data"):
+    """`split` with its label columns in the order of `class_names` (a model's).
+
+    A class of the data that the model does not know is an error naming it;
+    a class of the model that the data lack becomes an all-negative column
+    (no positives: left out of the per-class means). Returns
+    `(DataSplit, absent)`, `absent` the model's classes the data lack.
+    """
+    index = {name: c for c, name in enumerate(split.class_names)}
+    unknown = [name for name in split.class_names if name not in set(class_names)]
+    if unknown:
+        raise ValueError(
+            f"{source} has classes the model does not know: {unknown} "
+            f"(the model's: {list(class_names)})."
+        )
+    absent = [name for name in class_names if name not in index]
+
+    def columns(matrix, fill):
+        if matrix is None:
+            return None
+        out = np.full((len(matrix), len(class_names)), fill, dtype=np.float32)
+        for c, name in enumerate(class_names):
+            if name in index:
+                out[:, c] = matrix[:, index[name]]
+        return out
+
+    labels, mask = columns(split.labels, 0.0), columns(split.mask, 1.0)
+    files = split.files
+    if files is not None:
+        files = LabeledFiles(files.paths, labels, list(class_names), mask, files.source)
+    aligned = DataSplit(labels, list(class_names), split.images, files, mask, split.stream)
+    return aligned, absent
+
+
+def load_split(dataset, split, class_names=None, **kwargs):
+    """One split of a data set for evaluation, its columns in a model's class order.
+
+    Args:
+        dataset: str. One of `DATASETS`.
+        split: "train", "val", "test", or "all" (the three together; for a
+            CSV, the whole file in its own order).
+        class_names: list of str or None. The model's classes: the columns
+            follow them (`align_classes`); a CSV label outside them is an
+            error naming the row.
+        **kwargs: `load_splits` arguments (data_dir, csv, csv_delimiter,
+            image_size, seed, sizes).
+
+    Returns:
+        `(DataSplit, absent)`: `absent` lists the model's classes with no
+        column in the data (empty when `class_names` is None).
+    """
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split {split!r}; choose from {SPLITS}.")
+    if dataset == "csv" and split == "all":
+        from keras_mlrnn.data.csv import load_csv
+
+        if kwargs.get("csv") is None:
+            raise ValueError("--dataset csv needs --csv PATH.")
+        files = load_csv(
+            kwargs["csv"], delimiter=kwargs.get("csv_delimiter"), class_names=class_names
+        )
+        return _from_files(files), []
+    splits = load_splits(dataset, **kwargs)
+    if split == "all":
+        chosen = concatenate(concatenate(splits["train"], splits["val"]), splits["test"])
+    else:
+        chosen = splits[split]
+    if class_names is None:
+        return chosen, []
+    return align_classes(chosen, class_names, source=kwargs.get("csv") or dataset)

@@ -27,6 +27,7 @@ A subclass implements:
 - `decode_sets(images) -> (B, C)` multi-hot (defaults to `scores >= 0.5`).
 """
 
+import contextlib
 import os
 
 import keras
@@ -34,6 +35,7 @@ import numpy as np
 from keras import ops
 
 from keras_mlrnn import backbones
+from keras_mlrnn.data import checks
 from keras_mlrnn.metrics import MeanAveragePrecision, MultiLabelF1
 
 
@@ -218,14 +220,24 @@ class MultiLabelModel(keras.Model):
         """Whether `fit` needs `adapt(train_labels)` first (the base class: never)."""
         return False
 
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """`keras.Model.fit`. Labels given as an array adapt a model that needs their statistics.
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        """`keras.Model.fit`, with the inputs checked and label statistics adapted.
 
-        A method that reads statistics of the training labels (CNNRNN's label
-        order and path length, OrderFreeRNN's path length) and has not been
-        adapted calls `adapt(y)` first and says so; with a dataset (labels
-        not in memory) it still needs `model.adapt(train_labels)` by hand.
+        Labels must lie in [0, 1] (no NaN) and images in [0, 255], on every
+        input path (arrays, `tf.data`, `PyDataset`, generators; see
+        `keras_mlrnn.data.checks`): a violation is a `ValueError` naming
+        it. A method that reads statistics of the training labels (CNNRNN's
+        label order and path length, OrderFreeRNN's path length) and has not
+        been adapted calls `adapt(y)` first when the labels are an array,
+        and says so; with a dataset (labels not in memory) it still needs
+        `model.adapt(train_labels)` by hand.
         """
+        name = f"{type(self).__name__}.fit"
+        x, y = self._checked(x, y, name)
+        if isinstance(validation_data, tuple):
+            validation_data = self._checked(*validation_data[:2], f"{name} validation_data")
+        elif validation_data is not None:
+            validation_data = self._checked(validation_data, None, f"{name} validation_data")[0]
         if y is not None and self.needs_label_statistics():
             labels = keras.ops.convert_to_numpy(y)
             print(
@@ -233,7 +245,32 @@ class MultiLabelModel(keras.Model):
                 "to fit (model.adapt(labels) before fit sets them yourself)."
             )
             self.adapt(labels)
-        return super().fit(x, y, *args, **kwargs)
+        with self._clean_input_errors():
+            return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.evaluate`, with labels and images checked as in `fit`."""
+        x, y = self._checked(x, y, f"{type(self).__name__}.evaluate")
+        with self._clean_input_errors():
+            return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        """`keras.Model.predict`, with image ranges checked as in `fit`."""
+        x, _ = self._checked(x, None, f"{type(self).__name__}.predict")
+        with self._clean_input_errors():
+            return super().predict(x, *args, **kwargs)
+
+    def _checked(self, x, y, where):
+        shape = (self.image_size, self.image_size, 3)
+        return checks.checked_input(x, y, where, shape)
+
+    @contextlib.contextmanager
+    def _clean_input_errors(self):
+        try:
+            yield
+        except Exception as error:  # a failed tf.data assertion of data.checks
+            checks.raise_clean_error(error)
+            raise
 
     def _training_labels(self, labels):
         """`labels` as a float64 `(N, C)` array, or a ValueError naming the expected shape."""
