@@ -2,20 +2,57 @@
 
 Example:
 ```python
+import keras
 import keras_mlrnn as km
 model = km.BinaryRelevance(num_classes=20, backbone="tiny", image_size=64)
 ```
+
+The package imports Keras (and with it the backend, e.g. TensorFlow) on
+first use of one of its names, so that `keras-mlrnn --help` answers at once.
+When Keras is already imported (`import keras` first, as above), everything
+is imported at once, which registers the model classes for
+`keras.saving.load_model`; otherwise they are registered on first use of
+`km.<anything>` (or `import keras_mlrnn.models`).
 """
 
-from keras_mlrnn import backbones, layers, losses, metrics, presets
-from keras_mlrnn.models import (
-    CNNRNN,
-    BinaryRelevance,
-    CoarseToFineRNN,
-    MultiLabelModel,
-    MultiOrderRNN,
-    OrderFreeRNN,
-    RegionAttentionRNN,
-)
+import importlib
+import sys
 
 __version__ = "0.1.0"
+
+_MODULES = ("backbones", "layers", "losses", "metrics", "presets", "models", "data")
+_MODELS = (
+    "CNNRNN",
+    "BinaryRelevance",
+    "CoarseToFineRNN",
+    "MultiLabelModel",
+    "MultiOrderRNN",
+    "OrderFreeRNN",
+    "RegionAttentionRNN",
+)
+__all__ = [*_MODULES, *_MODELS]
+
+
+def __getattr__(name):
+    if name in _MODULES:
+        return importlib.import_module(f"keras_mlrnn.{name}")
+    if name in _MODELS:
+        return getattr(importlib.import_module("keras_mlrnn.models"), name)
+    raise AttributeError(f"module 'keras_mlrnn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])
+
+
+if "keras" in sys.modules:
+    from keras_mlrnn import backbones, layers, losses, metrics, models, presets  # noqa: E402
+    from keras_mlrnn.models import (  # noqa: E402
+        CNNRNN,
+        BinaryRelevance,
+        CoarseToFineRNN,
+        MultiLabelModel,
+        MultiOrderRNN,
+        OrderFreeRNN,
+        RegionAttentionRNN,
+    )

@@ -19,7 +19,9 @@ import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ logs quiet
+# Set before anything imports TensorFlow (this module imports neither it nor
+# Keras at the top, so `--help` and argument errors come back at once).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ logs quiet
 
 
 def parse_model_args(items):
@@ -61,11 +63,9 @@ def optional_path(value):
 
 def _training_options(args):
     """The `keras_mlrnn.runs.train` options given on the command line (unset ones left out)."""
-    from keras_mlrnn import runs
+    from keras_mlrnn.run_dir import DEFAULTS
 
-    options = {
-        key: getattr(args, key) for key in runs.DEFAULTS if getattr(args, key, None) is not None
-    }
+    options = {key: getattr(args, key) for key in DEFAULTS if getattr(args, key, None) is not None}
     if args.model_arg:
         options["model_args"] = parse_model_args(args.model_arg)
     return options
@@ -73,11 +73,13 @@ def _training_options(args):
 
 def _train(args):
     from keras_mlrnn import runs
+    from keras_mlrnn.catalog import DEFAULT_METHOD
     from keras_mlrnn.metrics import format_report
 
     run_dir = args.resume or args.run_dir
     if run_dir is None:
-        run_dir = os.path.join("runs", f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+        model = args.model or DEFAULT_METHOD
+        run_dir = os.path.join("runs", f"{model}-{time.strftime('%Y%m%d-%H%M%S')}")
     options = _training_options(args)
     print(f"Run directory: {run_dir}")
     result = runs.train(
@@ -102,16 +104,12 @@ def _evaluation_target(args):
     """`(model, run_config or None)` for `evaluate`: a run, a .keras file or a preset."""
     import keras
 
-    from keras_mlrnn import runs
     from keras_mlrnn.presets import is_preset_dir
+    from keras_mlrnn.run_dir import read_config
 
     target = args.target
     run_dir = target if os.path.isdir(target) else os.path.dirname(os.path.abspath(target))
-    config_path = os.path.join(run_dir, runs.RUN_CONFIG)
-    config = None
-    if os.path.isfile(config_path):
-        with open(config_path) as f:
-            config = {**runs.DEFAULTS, **json.load(f)}
+    config = read_config(run_dir)
     if os.path.isdir(target) and is_preset_dir(target):
         return load_trained_model(preset=target), None
     if os.path.isdir(target):
@@ -158,7 +156,7 @@ def _evaluate(args):
     if args.test_size is not None:
         data["sizes"]["test"] = args.test_size
     dataset = data.pop("dataset")
-    split, absent = load_split(
+    split = load_split(
         dataset, args.split, class_names=model.class_names, image_size=model.image_size, **data
     )
     if split.labels.shape[1] != model.num_classes:
@@ -166,10 +164,12 @@ def _evaluate(args):
             f"the data have {split.labels.shape[1]} classes but the model has "
             f"{model.num_classes} (and no class names to match them by)."
         )
+    names = model.class_names or [f"class_{c}" for c in range(model.num_classes)]
+    absent = [name for name, count in zip(names, split.labels.sum(axis=0)) if count == 0]
     if absent:
         print(
-            f"note: the data have no '{', '.join(absent)}' ({len(absent)} of the model's "
-            f"{model.num_classes} classes): left out of the per-class means.",
+            f"note: no image of the data has '{', '.join(absent)}' ({len(absent)} of the "
+            f"model's {model.num_classes} classes): left out of the per-class means.",
             file=sys.stderr,
         )
     reports = runs.evaluate_model(model, split, top_k=args.top_k, ten_crop=args.ten_crop)
@@ -212,8 +212,10 @@ def load_trained_model(preset=None, method=None, model_path=None):
 
 
 def _predict(args):
+    import numpy as np
+
     from keras_mlrnn import visualize
-    from keras_mlrnn.images import read_images
+    from keras_mlrnn.images import read_image
 
     model = load_trained_model(args.preset, args.method, args.model)
     if args.save_attention and not visualize.has_attention(model):
@@ -221,30 +223,48 @@ def _predict(args):
             f"--save-attention: {type(model).__name__} has no attention to draw; pictures "
             f"exist for {', '.join(visualize.SUPPORTED)}."
         )
-    images = read_images(args.images, model.image_size)
-    predicted = model.predict_labels(images, top=args.top)
-    if args.json:
-        print(
-            json.dumps(
-                [
-                    {"image": path, "labels": [{"name": n, "score": s} for n, s in labels]}
-                    for path, labels in zip(args.images, predicted)
-                ],
-                indent=2,
+    paths, images, failed = [], [], []
+    for path in args.images:  # predict what can be read, then name what could not
+        try:
+            images.append(read_image(path, model.image_size))
+            paths.append(path)
+        except (FileNotFoundError, ValueError) as e:
+            failed.append(str(e))
+    if paths:
+        images = np.stack(images)
+        predicted = model.predict_labels(images, top=args.top)
+        _print_predictions(paths, predicted, args.json)
+        if args.save_attention:
+            stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+            written = visualize.save_explanations(
+                model, images, args.save_attention, names=stems, predicted=predicted
             )
+            print(f"Attention pictures: {', '.join(written)}", file=sys.stderr)
+    for message in failed:
+        print(f"error: {message}", file=sys.stderr)
+    if failed:
+        print(
+            f"error: {len(failed)} of {len(args.images)} images could not be read "
+            f"({len(paths)} predicted).",
+            file=sys.stderr,
         )
-    else:
-        width = max(len(p) for p in args.images)
-        for path, labels in zip(args.images, predicted):
-            text = ", ".join(f"{n} ({s:.2f})" for n, s in labels) or "(no label)"
-            print(f"{path:<{width}}  {text}")
-    if args.save_attention:
-        stems = [os.path.splitext(os.path.basename(p))[0] for p in args.images]
-        written = visualize.save_explanations(
-            model, images, args.save_attention, names=stems, predicted=predicted
-        )
-        print(f"Attention pictures: {', '.join(written)}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _print_predictions(paths, predicted, as_json):
+    """Prints each image's labels: a table, or JSON with `as_json`."""
+    if as_json:
+        rows = [
+            {"image": path, "labels": [{"name": n, "score": s} for n, s in labels]}
+            for path, labels in zip(paths, predicted)
+        ]
+        print(json.dumps(rows, indent=2))
+        return
+    width = max(len(p) for p in paths)
+    for path, labels in zip(paths, predicted):
+        text = ", ".join(f"{n} ({s:.2f})" for n, s in labels) or "(no label)"
+        print(f"{path:<{width}}  {text}")
 
 
 def _compare(args):
@@ -277,7 +297,7 @@ def _data_stats(args):
 
 
 def _add_data_arguments(parser, default_dataset=None):
-    from keras_mlrnn.data.splits import DATASETS
+    from keras_mlrnn.catalog import DATASETS
 
     parser.add_argument("--dataset", choices=DATASETS, default=default_dataset)
     parser.add_argument("--data-dir", default=None, help="root of coco / voc2007 / nuswide")
@@ -302,7 +322,7 @@ def _add_training_options(parser):
         help="None (default), imagenet, a .weights.h5 path, or a trained model "
         "(preset dir / .keras file) whose backbone is copied",
     )
-    from keras_mlrnn.runs import DEFAULTS
+    from keras_mlrnn.run_dir import DEFAULTS
 
     parser.add_argument(
         "--image-size",
@@ -386,13 +406,18 @@ def _add_training_options(parser):
 
 def build_parser():
     """The argument parser of `keras-mlrnn`."""
-    from keras_mlrnn.models import DEFAULT_MODEL, MODELS
+    from keras_mlrnn.catalog import DEFAULT_METHOD, METHODS
 
     parser = argparse.ArgumentParser(prog="keras-mlrnn", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train a model into a run directory")
-    train.add_argument("--model", choices=sorted(MODELS), default=DEFAULT_MODEL)
+    train.add_argument(
+        "--model",
+        choices=sorted(METHODS),
+        default=None,
+        help=f"the method (default {DEFAULT_METHOD})",
+    )
     _add_training_options(train)
     train.add_argument("--seed", type=int, default=None)
     train.add_argument(
@@ -429,8 +454,9 @@ def build_parser():
         "--resume",
         metavar="RUN_DIR",
         default=None,
-        help="continue a killed run from its last checkpoint, with the options saved in its "
-        "run_config.json (options given here are not used)",
+        help="continue a run from its last checkpoint with the options saved in its "
+        "run_config.json; --epochs may raise the epoch count (a finished run trains on), any "
+        "other option that differs is refused",
     )
     train.set_defaults(func=_train)
 
@@ -486,7 +512,7 @@ def build_parser():
     bench.add_argument("arguments", nargs="*", help="see keras-mlrnn benchmark --help")
 
     comp = sub.add_parser("compare", help="train several methods over seeds, one table")
-    comp.add_argument("--models", nargs="+", default=sorted(MODELS), help="specs, name[:k=v,...]")
+    comp.add_argument("--models", nargs="+", default=sorted(METHODS), help="specs, name[:k=v,...]")
     comp.add_argument("--ablations", action="store_true", help="add the papers' ablations")
     comp.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     comp.add_argument("--out", default="runs/compare", help="runs and tables (resumable)")

@@ -64,6 +64,35 @@ def read_image(path, size=None):
     return rgb
 
 
+def header_problem(path):
+    """A cheap check of one image file: what is wrong with it, or None.
+
+    Reads the header with Pillow (format, size), checks PNG chunks and their
+    checksums (`verify`, no decompression) and that a JPEG ends with its
+    end-of-image marker (a cut-off download does not). It does not decode
+    the pixels: a file can pass and still fail to decode (`read_image`
+    finds those).
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            kind, (width, height) = image.format, image.size
+            image.verify()
+    except FileNotFoundError:
+        return "the file does not exist"
+    except Exception as e:  # Pillow raises many types for bad files
+        return f"not a readable image ({type(e).__name__}: {e})"
+    if width < 1 or height < 1:
+        return f"{kind} of size {width}x{height}"
+    if kind == "JPEG":
+        with open(path, "rb") as f:
+            f.seek(max(os.path.getsize(path) - 1024, 0))
+            if b"\xff\xd9" not in f.read():
+                return "truncated JPEG (no end-of-image marker)"
+    return None
+
+
 def read_images(paths, size):
     """Reads several image files into one uint8 batch `(N, size, size, 3)`."""
     if not paths:

@@ -403,9 +403,7 @@ def _load_preset_weights(model, preset, spec):
         with _readable(path):
             model.load_weights(path)
         return
-    backbone = _checked(
-        os.path.normpath(os.path.join(preset, shared)), meta.get("backbone_sha256")
-    )
+    backbone = _checked(os.path.normpath(os.path.join(preset, shared)), meta.get("backbone_sha256"))
     with _readable(backbone):
         load_backbone_weights(model.backbone, backbone)
     head = _checked(os.path.join(preset, HEAD_WEIGHTS_FILE), meta.get("weights_sha256"))

@@ -32,37 +32,7 @@ from keras_mlrnn.distribute import data_parallel
 from keras_mlrnn.metrics import format_report, multilabel_report
 from keras_mlrnn.models import get_model_class
 from keras_mlrnn.models.base import TrainedInStages
-
-RUN_CONFIG = "run_config.json"
-METRICS = "metrics.json"
-DEFAULTS = {
-    "model": "binary-relevance",
-    "dataset": "scenes",
-    "data_dir": None,
-    "csv": None,
-    "backbone": "tiny",
-    "backbone_weights": None,
-    "image_size": 64,
-    "epochs": 15,
-    "batch_size": 64,
-    "learning_rate": 2e-3,
-    "seed": 0,
-    "train_size": None,
-    "val_size": None,
-    "test_size": None,
-    "top_k": 3,
-    "model_args": None,
-    "save_preset": None,
-    "save_preset_dtype": None,
-    "save_preset_backbone": None,
-    "checkpoint_steps": None,
-    "distribute": None,
-    "clipnorm": None,
-    "warmup_epochs": None,
-    "cache_features": None,
-    "train_on_val": None,
-    "early_stopping": None,
-}
+from keras_mlrnn.run_dir import DEFAULTS, METRICS, RUN_CONFIG  # noqa: F401 (re-exported)
 
 
 def load_data(config):
@@ -71,6 +41,7 @@ def load_data(config):
         config["dataset"],
         data_dir=config.get("data_dir"),
         csv=config.get("csv"),
+        csv_delimiter=config.get("csv_delimiter"),
         image_size=config["image_size"],
         seed=config["seed"],
         sizes={split: config.get(f"{split}_size") for split in ("train", "val", "test")},
@@ -110,6 +81,33 @@ def _prepare_run_dir(run_dir, overwrite, resume):
         shutil.rmtree(run_dir)
     os.makedirs(run_dir, exist_ok=True)
     return None
+
+
+def _resumed_config(run_dir, saved, options):
+    """The saved options of a resumed run, with a larger `epochs` taken from `options`.
+
+    Resuming continues the same run: any other option that differs from
+    `run_config.json` is refused, naming it (start a new run for those).
+    """
+    given = {k: v for k, v in options.items() if v is not None}
+    differ = {k: (saved.get(k), v) for k, v in given.items() if k != "epochs" and saved.get(k) != v}
+    if differ:
+        listed = ", ".join(f"{k} (saved {a!r}, given {b!r})" for k, (a, b) in differ.items())
+        raise ValueError(
+            f"--resume {run_dir}: options differ from its {RUN_CONFIG}: {listed}. A resumed run "
+            "keeps its options (only --epochs may grow); start a new run for other ones."
+        )
+    epochs = given.get("epochs", saved["epochs"])
+    if epochs < saved["epochs"]:
+        raise ValueError(
+            f"--resume {run_dir}: --epochs {epochs} is fewer than the run's {saved['epochs']}."
+        )
+    if epochs != saved["epochs"]:
+        print(f"Resuming {run_dir}: training on to {epochs} epochs (was {saved['epochs']}).")
+        saved["epochs"] = epochs
+        with open(os.path.join(run_dir, RUN_CONFIG), "w") as f:
+            json.dump(saved, f, indent=2)
+    return saved
 
 
 def evaluate_model(model, split, top_k=3, batch_size=128, ten_crop=None, data=None):
@@ -381,7 +379,7 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
         raise ValueError(f"Unknown training options {sorted(unknown)}; known: {sorted(DEFAULTS)}.")
     saved = _prepare_run_dir(run_dir, overwrite, resume)
     if saved is not None:
-        config = saved
+        config = _resumed_config(run_dir, {**DEFAULTS, **saved}, options)
     else:
         config = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
         model_args = config.get("model_args") or {}
@@ -396,6 +394,9 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
 
     keras.utils.set_random_seed(config["seed"])
     splits = load_data(config)
+    for name, split in splits.items():  # bad files are named now, not after training
+        if split.files is not None:
+            split.files.check_images()
     train_split, val_split, test_split = splits["train"], splits["val"], splits["test"]
     size, batch = config["image_size"], config["batch_size"]
     model_path = os.path.join(run_dir, "model.keras")

@@ -126,10 +126,73 @@ def test_bad_numeric_options_are_named_before_anything_runs(option, value, messa
 
 
 def test_train_help_shows_the_defaults(capsys):
-    from keras_mlrnn.runs import DEFAULTS
+    from keras_mlrnn.run_dir import DEFAULTS
 
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     for key in ("epochs", "batch_size", "image_size", "learning_rate"):
         assert f"(default {DEFAULTS[key]}" in text, key
+
+
+def test_help_and_argument_errors_import_neither_keras_nor_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from keras_mlrnn.cli import main\n"
+        "for argv in (['--help'], ['train', '--help'], ['train', '--epochs', '0']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'keras', 'tensorflow', 'jax'})\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "must be a positive integer, got 0" in result.stderr
+
+
+def test_resume_trains_on_to_more_epochs_and_refuses_other_changes(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    assert main(["train", "--epochs", "1", "--batch-size", "32", "--run-dir", run, *SMALL]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", run, "--batch-size", "16"]) == 2
+    err = capsys.readouterr().err
+    assert "options differ" in err and "batch_size (saved 32, given 16)" in err
+    assert main(["train", "--resume", run, "--epochs", "2"]) == 0
+    assert "training on to 2 epochs (was 1)" in capsys.readouterr().out
+    with open(os.path.join(run, "history.csv")) as f:
+        assert len(f.read().strip().splitlines()) == 3  # header + epochs 1 and 2
+    with open(os.path.join(run, "run_config.json")) as f:
+        assert json.load(f)["epochs"] == 2
+
+
+def test_evaluate_any_model_on_a_csv_with_its_class_names(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    import keras_mlrnn as km
+
+    names = ["dining table", "person", "sky"]
+    model = km.BinaryRelevance(num_classes=3, class_names=names, backbone="tiny", image_size=16)
+    model.save(str(tmp_path / "model.keras"))
+    rng = np.random.default_rng(0)
+    rows = ["filename,labels"]
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 255, (16, 16, 3), np.uint8)).save(tmp_path / f"{i}.png")
+        rows.append(f"{i}.png,{'dining table|person' if i % 2 else 'person'}")
+    (tmp_path / "mine.csv").write_text("\n".join(rows) + "\n")
+    target = str(tmp_path / "model.keras")
+    assert main(["evaluate", target]) == 2  # no run beside it: which data?
+    assert "--dataset" in capsys.readouterr().err
+    csv = ["--dataset", "csv", "--csv", str(tmp_path / "mine.csv")]
+    assert main(["evaluate", target, *csv, "--split", "all"]) == 0
+    captured = capsys.readouterr()
+    assert "no image of the data has 'sky' (1 of the model's 3 classes)" in captured.err
+    assert "(csv, all)" in captured.out and "mAP" in captured.out
+    (tmp_path / "mine.csv").write_text("filename,labels\n0.png,cat\n")
+    assert main(["evaluate", target, *csv, "--split", "all"]) == 2
+    assert "unknown class 'cat'" in capsys.readouterr().err

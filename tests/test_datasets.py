@@ -216,6 +216,39 @@ def test_csv_format(tmp_path):
     assert tuple(x.shape) == (3, 8, 8, 3) and x.dtype.name == "uint8"
 
 
+def test_csv_rows_that_would_lose_labels_are_errors(tmp_path):
+    for name in ("a.jpg", "b.jpg"):
+        _jpeg(str(tmp_path / name))
+    csv = tmp_path / "labels.csv"
+    csv.write_text("filename,labels\na.jpg,dog\nb.jpg,cat,dog\n")  # unquoted comma
+    with pytest.raises(ValueError, match=r"labels.csv, row 3: 3 fields but the header has 2"):
+        load_csv(str(csv))
+    csv.write_text('filename,labels\na.jpg,dog\nb.jpg,"cat,dog"\n')  # quoted: one field
+    assert load_csv(str(csv), delimiter=",").class_names == ["cat", "dog"]
+    csv.write_text("filename,labels\na.jpg,\nb.jpg,\n")
+    with pytest.raises(ValueError, match=r"labels.csv: no row has a label"):
+        load_csv(str(csv))
+    assert load_csv(str(csv), class_names=["cat"]).labels.sum() == 0  # named classes: fine
+    csv.write_text("filename,labels\n")
+    with pytest.raises(ValueError, match="no rows below the header"):
+        load_csv(str(csv))
+
+
+def test_csv_label_delimiters_allow_names_with_spaces(tmp_path):
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        _jpeg(str(tmp_path / name))
+    csv = tmp_path / "labels.csv"
+    csv.write_text("filename,labels\na.jpg,dining table|person\nb.jpg,person\nc.jpg,\n")
+    data = load_csv(str(csv))
+    assert data.class_names == ["dining table", "person"]
+    np.testing.assert_array_equal(data.labels, [[1, 1], [0, 1], [0, 0]])
+    csv.write_text("filename,labels\na.jpg,dining table; person\nb.jpg,person\nc.jpg,\n")
+    assert load_csv(str(csv)).class_names == ["dining table", "person"]
+    csv.write_text("filename,labels\na.jpg,dog person\nb.jpg,person\nc.jpg,\n")
+    assert load_csv(str(csv)).class_names == ["dog", "person"]
+    assert load_csv(str(csv), delimiter="|").class_names == ["dog person", "person"]
+
+
 def test_label_statistics():
     y = np.array([[1, 1, 0], [1, 1, 1], [0, 0, 0], [1, 0, 0]])
     stats = label_statistics(y, ["a", "b", "c"])

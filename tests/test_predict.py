@@ -92,6 +92,21 @@ def test_predict_errors(tmp_path, capsys):
     assert "exactly one of --preset and --model" in capsys.readouterr().err
 
 
+def test_predict_reports_every_unreadable_file_after_the_readable_ones(tmp_path, capsys):
+    preset = str(tmp_path / "br")
+    km.BinaryRelevance(**TINY).save_to_preset(preset)
+    photos = _photos(tmp_path)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    missing = str(tmp_path / "missing.png")
+    args = ["predict", "--preset", preset, photos[0], str(broken), missing, photos[1]]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert [line.split()[0] for line in captured.out.strip().splitlines()] == photos[:2]
+    assert "broken.jpg" in captured.err and "missing.png" in captured.err
+    assert "2 of 4 images could not be read (2 predicted)" in captured.err
+
+
 def test_predict_labels_by_name(tiny_batch):
     images, _ = tiny_batch
     model = km.BinaryRelevance(**TINY)

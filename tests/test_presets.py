@@ -179,3 +179,39 @@ def test_trained_preset_names_are_found_before_paper_configs(tmp_path, monkeypat
     assert km.BinaryRelevance.from_preset("voc2007_tiny").backbone_trainable is False
     with pytest.raises(ValueError, match=r"trained presets of CNNRNN: \[.*\]"):
         km.CNNRNN.from_preset("voc2007_tiny")
+
+
+def test_missing_metadata_warns_and_a_truncated_file_is_named(tmp_path, tiny_batch):
+    model = km.BinaryRelevance(num_classes=20, **TINY)
+    preset = tmp_path / "p"
+    model.save_to_preset(str(preset))
+    os.remove(preset / "metadata.json")
+    with pytest.warns(UserWarning, match=r"model.weights.h5: no sha256.*without a checksum"):
+        km.BinaryRelevance.from_preset(str(preset))
+    weights = preset / "model.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:2000])
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="probably truncated") as error:
+        km.BinaryRelevance.from_preset(str(preset))
+    assert str(weights) in str(error.value)
+
+
+def test_a_folder_does_not_hide_a_builtin_preset(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scenes").mkdir()  # e.g. the user's images, no preset inside
+    with pytest.warns(UserWarning, match="holds no preset.*built-in preset 'scenes'"):
+        model = km.BinaryRelevance.from_preset("scenes")
+    assert model.class_names == builtin_config("BinaryRelevance", "scenes")["class_names"]
+    km.BinaryRelevance(num_classes=2, **TINY).save_to_preset("coco")
+    with pytest.warns(UserWarning, match="Loading the preset in the folder .*coco"):
+        assert km.BinaryRelevance.from_preset("coco").num_classes == 2
+    mine = km.BinaryRelevance.from_preset(os.path.join(".", "coco"))  # a path: no warning
+    assert mine.num_classes == 2
+
+
+def test_missing_weights_error_suggests_a_home_folder():
+    with pytest.raises(FileNotFoundError) as error:
+        km.OrderFreeRNN.from_preset("coco")
+    message = str(error.value)
+    assert "--save-preset $KERAS_MLRNN_HOME/presets/coco/order-free-rnn" in message
+    assert "site-packages" not in message.split("Train them with")[1]
+    assert "with trained weights: scenes, voc2007_mobilenet_v2" in message

@@ -121,8 +121,13 @@ def test_unreadable_image_files_are_named(tmp_path, capsys):
     args = ["train", "--dataset", "csv", "--csv", labels_csv, "--image-size", "16"]
     assert main([*args, "--epochs", "1", "--batch-size", "4", "--run-dir", run]) == 2
     err = capsys.readouterr().err
-    assert "Unreadable image files" in err
+    assert "unreadable image files" in err and "labels.csv" in err
     assert "3.png" in err and "7.png" in err and "corrupt or truncated" in err
+    # Found before training: no epoch ran, nothing was checkpointed.
+    assert not os.path.exists(os.path.join(run, "history.csv"))
+    assert not os.path.isdir(os.path.join(run, "checkpoints")) or not os.listdir(
+        os.path.join(run, "checkpoints")
+    )
 
 
 def test_grayscale_rgba_and_16_bit_files_are_converted(tmp_path):

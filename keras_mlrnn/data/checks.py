@@ -49,8 +49,7 @@ def label_problem(labels):
     if bad.any():
         where = tuple(np.argwhere(bad)[0])
         return (
-            f"labels must lie in [0, 1]; image {where[0]} class {where[-1]} has "
-            f"{labels[where]:g}"
+            f"labels must lie in [0, 1]; image {where[0]} class {where[-1]} has {labels[where]:g}"
         )
     return None
 
@@ -136,7 +135,8 @@ class CheckedBatches(keras.utils.PyDataset):
         self.inner.on_epoch_end()
 
 
-def _is_tf_dataset(x):
+def is_tf_dataset(x):
+    """Whether `x` is a `tf.data.Dataset` (told without importing TensorFlow)."""
     # Named by module, as Keras' own data adapters do, so TensorFlow is not
     # imported for inputs that are not tf.data.
     return any(
@@ -157,7 +157,8 @@ def _checked_tf_dataset(ds, where, image_shape):
         y32 = tf.cast(y, tf.float32)
         assertions.append(
             tf.debugging.Assert(
-                tf.reduce_all(tf.math.is_finite(y32)), [f"{MARKER}{where}: labels contain NaN or Inf."]
+                tf.reduce_all(tf.math.is_finite(y32)),
+                [f"{MARKER}{where}: labels contain NaN or Inf."],
             )
         )
         assertions.append(
@@ -199,7 +200,7 @@ def checked_input(x, y, where, image_shape):
         return CheckedBatches(x, checker), y
     if inspect.isgenerator(x):
         return (checker.batch(batch) for batch in x), y
-    if _is_tf_dataset(x):
+    if is_tf_dataset(x):
         return _checked_tf_dataset(x, where, tuple(image_shape)), y
     if y is not None:
         checker.labels(y)

@@ -31,7 +31,6 @@ import numpy as np
 
 from keras_mlrnn.data.labeled_files import LabeledFiles
 
-
 AUTO_DELIMITERS = ("|", ";", " ")
 
 

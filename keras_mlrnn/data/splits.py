@@ -26,20 +26,11 @@ import os
 
 import numpy as np
 
+from keras_mlrnn.catalog import DATASETS  # noqa: F401 (re-exported)
 from keras_mlrnn.data.labeled_files import LabeledFiles
 from keras_mlrnn.data.pipeline import make_dataset
 from keras_mlrnn.data.scenes import SCENE_CLASS_NAMES, load_scenes
 
-DATASETS = (
-    "scenes",
-    "coco",
-    "coco128",
-    "voc2007",
-    "nuswide",
-    "csv",
-    "tfds:voc/2007",
-    "tfds:coco/2017",
-)
 COCO128_TEST = 32  # the last 32 images by id are coco128's test split
 
 
@@ -218,8 +209,7 @@ def align_classes(split, class_names, source="the data"):
 
     A class of the data that the model does not know is an error naming it;
     a class of the model that the data lack becomes an all-negative column
-    (no positives: left out of the per-class means). Returns
-    `(DataSplit, absent)`, `absent` the model's classes the data lack.
+    (no positives: left out of the per-class means).
     """
     index = {name: c for c, name in enumerate(split.class_names)}
     unknown = [name for name in split.class_names if name not in set(class_names)]
@@ -228,7 +218,6 @@ def align_classes(split, class_names, source="the data"):
             f"{source} has classes the model does not know: {unknown} "
             f"(the model's: {list(class_names)})."
         )
-    absent = [name for name in class_names if name not in index]
 
     def columns(matrix, fill):
         if matrix is None:
@@ -243,8 +232,7 @@ def align_classes(split, class_names, source="the data"):
     files = split.files
     if files is not None:
         files = LabeledFiles(files.paths, labels, list(class_names), mask, files.source)
-    aligned = DataSplit(labels, list(class_names), split.images, files, mask, split.stream)
-    return aligned, absent
+    return DataSplit(labels, list(class_names), split.images, files, mask, split.stream)
 
 
 def load_split(dataset, split, class_names=None, **kwargs):
@@ -261,8 +249,7 @@ def load_split(dataset, split, class_names=None, **kwargs):
             image_size, seed, sizes).
 
     Returns:
-        `(DataSplit, absent)`: `absent` lists the model's classes with no
-        column in the data (empty when `class_names` is None).
+        `DataSplit`.
     """
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}; choose from {SPLITS}.")
@@ -274,12 +261,12 @@ def load_split(dataset, split, class_names=None, **kwargs):
         files = load_csv(
             kwargs["csv"], delimiter=kwargs.get("csv_delimiter"), class_names=class_names
         )
-        return _from_files(files), []
+        return _from_files(files)
     splits = load_splits(dataset, **kwargs)
     if split == "all":
         chosen = concatenate(concatenate(splits["train"], splits["val"]), splits["test"])
     else:
         chosen = splits[split]
     if class_names is None:
-        return chosen, []
+        return chosen
     return align_classes(chosen, class_names, source=kwargs.get("csv") or dataset)

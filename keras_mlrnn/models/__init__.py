@@ -1,5 +1,6 @@
 """The model registry: one name per method, used by the CLI and benchmarks."""
 
+from keras_mlrnn.catalog import DEFAULT_METHOD, METHODS
 from keras_mlrnn.models.base import MultiLabelModel
 from keras_mlrnn.models.binary_relevance import BinaryRelevance
 from keras_mlrnn.models.cnn_rnn import CNNRNN
@@ -8,18 +9,11 @@ from keras_mlrnn.models.multi_order_rnn import MultiOrderRNN
 from keras_mlrnn.models.order_free_rnn import OrderFreeRNN
 from keras_mlrnn.models.region_attention_rnn import RegionAttentionRNN
 
-# CLI name -> class. A new method is registered by adding one line here.
-MODELS = {
-    "binary-relevance": BinaryRelevance,
-    "cnn-rnn": CNNRNN,
-    "coarse-to-fine-rnn": CoarseToFineRNN,
-    "multi-order-rnn": MultiOrderRNN,
-    "order-free-rnn": OrderFreeRNN,
-    "region-attention-rnn": RegionAttentionRNN,
-}
+# CLI name -> class, for the names of `keras_mlrnn.catalog.METHODS`.
+MODELS = {name: globals()[class_name] for name, class_name in METHODS.items()}
 
 # The method `keras-mlrnn train` uses when --model is not given.
-DEFAULT_MODEL = "binary-relevance"
+DEFAULT_MODEL = DEFAULT_METHOD
 
 
 def get_model_class(name):

@@ -233,6 +233,10 @@ class MultiLabelModel(keras.Model):
         `model.adapt(train_labels)` by hand.
         """
         name = f"{type(self).__name__}.fit"
+        if checks.is_tf_dataset(x):
+            # A tf.data set shuffles itself; Keras would warn that its
+            # default shuffle=True is ignored.
+            kwargs.setdefault("shuffle", False)
         x, y = self._checked(x, y, name)
         if isinstance(validation_data, tuple):
             validation_data = self._checked(*validation_data[:2], f"{name} validation_data")
