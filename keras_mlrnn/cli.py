@@ -100,28 +100,58 @@ def _train(args):
     return 0
 
 
-def _evaluation_target(args):
-    """`(model, run_config or None)` for `evaluate`: a run, a .keras file or a preset."""
+def _evaluation_model(args):
+    """The model `evaluate` scores: a run's, a .keras file, a preset directory or name."""
     import keras
 
     from keras_mlrnn.presets import is_preset_dir
-    from keras_mlrnn.run_dir import read_config
 
     target = args.target
-    run_dir = target if os.path.isdir(target) else os.path.dirname(os.path.abspath(target))
-    config = read_config(run_dir)
     if os.path.isdir(target) and is_preset_dir(target):
-        return load_trained_model(preset=target), None
+        return load_trained_model(preset=target)
     if os.path.isdir(target):
         target = os.path.join(target, "model.keras")
     if os.path.isfile(target):
-        return keras.saving.load_model(target), config
+        return keras.saving.load_model(target)
     if args.method is not None:
-        return load_trained_model(preset=args.target, method=args.method), None
+        return load_trained_model(preset=args.target, method=args.method)
     raise FileNotFoundError(
         f"no model at {args.target}: give a run directory, a .keras file, a preset "
         "directory, or a built-in preset name with --method"
     )
+
+
+def _evaluation_data(args):
+    """`load_split` arguments: the data set given on the command line, else the run's own."""
+    from keras_mlrnn.run_dir import RUN_CONFIG, read_config
+
+    if args.dataset is not None:
+        return {
+            "dataset": args.dataset,
+            "data_dir": args.data_dir,
+            "csv": args.csv,
+            "csv_delimiter": args.csv_delimiter,
+            "seed": 0,
+            "sizes": {"test": args.test_size},
+        }
+    target = args.target
+    config = read_config(target if os.path.isdir(target) else os.path.dirname(target) or ".")
+    if config is None:
+        raise ValueError(
+            f"{target} has no run beside it (no {RUN_CONFIG}): say what to score it on with "
+            "--dataset (and --data-dir or --csv)."
+        )
+    sizes = {s: config.get(f"{s}_size") for s in ("train", "val", "test")}
+    if args.test_size is not None:
+        sizes["test"] = args.test_size
+    return {
+        "dataset": config["dataset"],
+        "data_dir": config.get("data_dir"),
+        "csv": config.get("csv"),
+        "csv_delimiter": config.get("csv_delimiter"),
+        "seed": config["seed"],
+        "sizes": sizes,
+    }
 
 
 def _evaluate(args):
@@ -129,32 +159,8 @@ def _evaluate(args):
     from keras_mlrnn.data.splits import load_split
     from keras_mlrnn.metrics import format_report
 
-    model, config = _evaluation_target(args)
-    if args.dataset is not None:
-        data = {
-            "dataset": args.dataset,
-            "data_dir": args.data_dir,
-            "csv": args.csv,
-            "csv_delimiter": args.csv_delimiter,
-            "seed": 0,
-            "sizes": {},
-        }
-    elif config is not None:
-        data = {
-            "dataset": config["dataset"],
-            "data_dir": config.get("data_dir"),
-            "csv": config.get("csv"),
-            "csv_delimiter": config.get("csv_delimiter"),
-            "seed": config["seed"],
-            "sizes": {s: config.get(f"{s}_size") for s in ("train", "val", "test")},
-        }
-    else:
-        raise ValueError(
-            f"{args.target} has no run beside it (no {runs.RUN_CONFIG}): say what to score it "
-            "on with --dataset (and --data-dir or --csv)."
-        )
-    if args.test_size is not None:
-        data["sizes"]["test"] = args.test_size
+    data = _evaluation_data(args)  # first: a missing data set is named before loading
+    model = _evaluation_model(args)
     dataset = data.pop("dataset")
     split = load_split(
         dataset, args.split, class_names=model.class_names, image_size=model.image_size, **data

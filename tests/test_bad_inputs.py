@@ -1,0 +1,93 @@
+"""The bad-input table, walked through the real `keras-mlrnn` command in subprocesses.
+
+Each case must end with exit status 2 and one line `error: ...` naming the
+file or option at fault, and never print a Python traceback.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory):
+    """A folder of bad inputs: CSVs, images, a damaged preset, COCO annotations."""
+    root = tmp_path_factory.mktemp("bad")
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 255, (16, 16, 3), np.uint8)).save(root / f"{i}.jpg")
+    data = (root / "5.jpg").read_bytes()
+    (root / "5.jpg").write_bytes(data[: len(data) // 2])  # truncated JPEG
+    good = "\n".join(f"{i}.jpg,{'cat' if i % 2 else 'dog'}" for i in range(5))
+    (root / "good.csv").write_text("filename,labels\n" + good + "\n")
+    (root / "comma.csv").write_text("filename,labels\n" + good + "\n0.jpg,cat,dog\n")
+    (root / "empty.csv").write_text("filename,labels\n" + "".join(f"{i}.jpg,\n" for i in range(5)))
+    (root / "corrupt.csv").write_text("filename,labels\n" + good + "\n5.jpg,cat\n")
+
+    import keras_mlrnn as km
+
+    model = km.BinaryRelevance(num_classes=2, backbone="tiny", image_size=16)
+    model.save_to_preset(str(root / "preset"))
+    os.makedirs(root / "lone")
+    model.save(str(root / "lone" / "model.keras"))
+    weights = root / "preset" / "model.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:1500])
+    os.remove(root / "preset" / "metadata.json")
+
+    os.makedirs(root / "coco" / "annotations")
+    os.makedirs(root / "coco" / "train2014")
+    with open(root / "coco" / "annotations" / "instances_train2014.json", "w") as f:
+        json.dump(
+            {
+                "images": [{"id": 1, "file_name": "0.jpg"}],
+                "categories": [{"id": 1, "name": "person"}],
+                "annotations": [{"id": 1, "image_id": 1, "category_id": 99, "iscrowd": 0}],
+            },
+            f,
+        )
+    return root
+
+
+CASES = {
+    "zero epochs": (["train", "--epochs", "0"], "--epochs"),
+    "negative learning rate": (["train", "--learning-rate", "-1"], "--learning-rate"),
+    "missing CSV": (["train", "--dataset", "csv", "--csv", "{root}/nope.csv"], "nope.csv"),
+    "unquoted comma": (["train", "--dataset", "csv", "--csv", "{root}/comma.csv"], "comma.csv"),
+    "labels all empty": (["train", "--dataset", "csv", "--csv", "{root}/empty.csv"], "empty.csv"),
+    "corrupt image": (["train", "--dataset", "csv", "--csv", "{root}/corrupt.csv"], "5.jpg"),
+    "unknown COCO category": (
+        ["train", "--dataset", "coco", "--data-dir", "{root}/coco"],
+        "instances_train2014.json",
+    ),
+    "evaluate a lone file": (["evaluate", "{root}/lone/model.keras"], "--dataset"),
+    "truncated preset weights": (
+        ["predict", "--preset", "{root}/preset", "{root}/0.jpg"],
+        "model.weights.h5",
+    ),
+    "unreadable image to predict": (
+        ["predict", "--preset", "scenes", "--method", "binary-relevance", "{root}/5.jpg"],
+        "5.jpg",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_one_line_naming_it(case, bad, tmp_path):
+    argv, named = CASES[case]
+    argv = [a.format(root=bad) for a in argv] + (
+        ["--run-dir", str(tmp_path / "run")] if argv[0] == "train" else []
+    )
+    code = "import sys; from keras_mlrnn.cli import main; sys.exit(main(sys.argv[1:]))"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, cwd=bad
+    )
+    assert result.returncode == 2, (result.stdout[-1500:], result.stderr[-1500:])
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert errors and any(named in line for line in errors), result.stderr[-2000:]
