@@ -7,7 +7,7 @@ A run directory written by `keras_mlrnn.runs.train` holds `run_config.json`
 Example:
 ```python
 from keras_mlrnn.run_dir import DEFAULTS, read_config
-DEFAULTS["epochs"]          # 15
+DEFAULTS["epochs"]          # 10
 # read_config("runs/br")    # the options a run was trained with, or None
 ```
 """
@@ -31,7 +31,7 @@ DEFAULTS = {
     "backbone": "tiny",
     "backbone_weights": None,
     "image_size": 64,
-    "epochs": 15,
+    "epochs": 10,
     "batch_size": 64,
     "learning_rate": 2e-3,
     "seed": 0,

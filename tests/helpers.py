@@ -6,9 +6,9 @@
  3. the model has trainable weights, and the backbone's are among them;
  4. one SGD step moves every trainable weight and leaves them finite
     (each got a non-zero, finite gradient);
- 5. under `mixed_float16` and `mixed_bfloat16`: every sublayer follows the
-    policy, variables stay float32, scores come out float32, and a training
-    step gives a finite loss;
+ 5. under a mixed policy (`mixed_float16` on TensorFlow, `mixed_bfloat16`
+    on JAX and PyTorch): every sublayer follows the policy, variables stay
+    float32, scores come out float32, and a training step gives a finite loss;
  6. `fit` on a few batches lowers the loss by at least 10%;
  7. `predict` on a dataset equals `predict` on numpy;
  8. `.keras` save and reload gives the same class and outputs;
@@ -19,8 +19,8 @@
     step already checks it);
 11. `predict_sets` returns a `(B, C)` multi-hot array.
 
-Models built: the one under test, its config clone, one per mixed
-precision policy and the one `fit` trains (which the later checks reuse).
+Models built: the one under test, its config clone, one under the mixed
+policy and the one `fit` trains (which the later checks reuse).
 Reloaded models are compared by calling them eagerly, which traces nothing.
 """
 
@@ -146,8 +146,11 @@ def run_model_test(cls, init_kwargs, images, targets, tmp_path):
     assert backbone_ids and backbone_ids <= {id(v) for v in model.trainable_variables}
 
     check_training_moves_every_weight(model, images, targets)
-    for policy in ("mixed_float16", "mixed_bfloat16"):
-        check_mixed_precision(cls, init_kwargs, images, targets, policy)
+    # One mixed policy per backend (the policy plumbing is backend-agnostic
+    # model code): float16 with its loss scaling on TensorFlow, bfloat16 on
+    # JAX and PyTorch. The README's test command runs all three.
+    policy = "mixed_float16" if keras.backend.backend() == "tensorflow" else "mixed_bfloat16"
+    check_mixed_precision(cls, init_kwargs, images, targets, policy)
 
     trained = check_fit_lowers_loss(cls, init_kwargs, images, targets)
     from_numpy = trained.predict(images, batch_size=2, verbose=0)
