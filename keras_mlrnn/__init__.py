@@ -34,11 +34,14 @@ __all__ = [*_MODULES, *_MODELS]
 
 
 def __getattr__(name):
-    if name in _MODULES:
-        return importlib.import_module(f"keras_mlrnn.{name}")
+    if name not in __all__:
+        raise AttributeError(f"module 'keras_mlrnn' has no attribute {name!r}")
+    # The first use of any name imports the models, which registers their
+    # classes with Keras (for `load_model` and presets), as an eager import would.
+    models = importlib.import_module("keras_mlrnn.models")
     if name in _MODELS:
-        return getattr(importlib.import_module("keras_mlrnn.models"), name)
-    raise AttributeError(f"module 'keras_mlrnn' has no attribute {name!r}")
+        return getattr(models, name)
+    return importlib.import_module(f"keras_mlrnn.{name}")
 
 
 def __dir__():

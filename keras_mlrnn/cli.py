@@ -289,7 +289,13 @@ def _data_stats(args):
     from keras_mlrnn.data.labeled_files import label_statistics
     from keras_mlrnn.data.splits import load_splits
 
-    splits = load_splits(args.dataset, args.data_dir, args.csv, image_size=args.image_size)
+    splits = load_splits(
+        args.dataset,
+        args.data_dir,
+        args.csv,
+        image_size=args.image_size,
+        csv_delimiter=args.csv_delimiter,
+    )
     for name, split in splits.items():
         stats = label_statistics(split.labels, split.class_names, top_pairs=args.top_pairs)
         print(

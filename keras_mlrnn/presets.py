@@ -101,9 +101,10 @@ def is_preset_dir(path):
 
 
 def _cli_name(cls):
-    from keras_mlrnn.models import MODELS
+    """The CLI name of a model class ("order-free-rnn"), its folder under a preset root."""
+    from keras_mlrnn.catalog import METHODS
 
-    return next((name for name, klass in MODELS.items() if klass is cls), cls.__name__)
+    return next((name for name, c in METHODS.items() if c == cls.__name__), cls.__name__)
 
 
 def trained_presets(cls=None):
@@ -342,9 +343,15 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
     if not os.path.isfile(config_path):
         raise FileNotFoundError(f"{preset} is not a preset directory: {CONFIG_FILE} is missing.")
     spec = _read_json(config_path)
-    preset_cls = keras.saving.get_registered_object(spec["registered_name"])
+    preset_cls = cls
+    if cls is None or spec["registered_name"] != keras.saving.get_registered_name(cls):
+        preset_cls = keras.saving.get_registered_object(spec["registered_name"])
     if preset_cls is None:
-        raise ValueError(f"{config_path} names an unknown class {spec['registered_name']!r}.")
+        raise ValueError(
+            f"{config_path} names the class {spec['registered_name']!r}, which is not "
+            "registered: import the package that defines it first (for keras_mlrnn's "
+            "models: `import keras_mlrnn.models`, or use <Class>.from_preset)."
+        )
     if cls is not None and not issubclass(preset_cls, cls):
         raise ValueError(
             f"Preset {preset} holds a {preset_cls.__name__}, not a {cls.__name__}; "

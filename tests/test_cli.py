@@ -196,3 +196,35 @@ def test_evaluate_any_model_on_a_csv_with_its_class_names(tmp_path, capsys):
     (tmp_path / "mine.csv").write_text("filename,labels\n0.png,cat\n")
     assert main(["evaluate", target, *csv, "--split", "all"]) == 2
     assert "unknown class 'cat'" in capsys.readouterr().err
+
+
+def test_a_cli_run_prints_no_tensorflow_logs_or_warnings(tmp_path):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    code = "import sys; from keras_mlrnn.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = ["train", "--epochs", "1", "--run-dir", str(tmp_path / "run"), *SMALL]
+    result = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for noise in ("cpu_feature_guard", "absl", "Warning", "will be ignored"):
+        assert noise not in result.stderr, result.stderr[-2000:]
+
+
+def test_csv_delimiter_option(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rows = ["filename,labels"]
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 255, (8, 8, 3), np.uint8)).save(tmp_path / f"{i}.png")
+        rows.append(f"{i}.png,dining table/cat" if i % 2 else f"{i}.png,cat")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    args = ["data", "stats", "--dataset", "csv", "--csv", str(tmp_path / "labels.csv")]
+    assert main([*args, "--csv-delimiter", "/"]) == 0
+    assert "2 classes" in capsys.readouterr().out  # 'dining table' and 'cat'
+    assert main(args) == 0
+    assert "3 classes" in capsys.readouterr().out  # by spaces: 'dining', 'table/cat', 'cat'
