@@ -409,7 +409,7 @@ def _table(results):
 
 
 def main(argv=None):
-    from keras_mlrnn.models import MODELS
+    from keras_mlrnn.catalog import METHODS as MODELS  # names only: --help needs no Keras
 
     parser = argparse.ArgumentParser(
         prog="keras-mlrnn benchmark", description=__doc__.splitlines()[0]

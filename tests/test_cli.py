@@ -142,7 +142,8 @@ def test_help_and_argument_errors_import_neither_keras_nor_tensorflow():
     code = (
         "import sys\n"
         "from keras_mlrnn.cli import main\n"
-        "for argv in (['--help'], ['train', '--help'], ['train', '--epochs', '0']):\n"
+        "for argv in (['--help'], ['train', '--help'], ['train', '--epochs', '0'],\n"
+        "             ['evaluate', '--help'], ['benchmark', '--help']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit:\n"
