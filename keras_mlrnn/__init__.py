@@ -18,7 +18,7 @@ is imported at once, which registers the model classes for
 import importlib
 import sys
 
-__version__ = "0.1.0"
+from keras_mlrnn.version import __version__  # noqa: F401
 
 _MODULES = ("backbones", "layers", "losses", "metrics", "presets", "models", "data")
 _MODELS = (

@@ -129,42 +129,22 @@ def _application(name, image_size, weights):
     return model
 
 
-def _trained_backbone(source):
-    """The backbone of a trained model: a preset directory or a `.keras` file."""
-    if os.path.isdir(source):
-        from keras_mlrnn.presets import load_preset
-
-        return load_preset(source).backbone
-    import keras_mlrnn.models  # noqa: F401  (registers the classes for load_model)
-
-    return keras.saving.load_model(source, compile=False).backbone
-
-
 def load_backbone_weights(model, source):
-    """Loads backbone weights from a file or from a trained model.
+    """Loads a `.weights.h5` file of this backbone into `model`.
 
-    Args:
-        model: the freshly built backbone.
-        source: str. A `.weights.h5` file of this backbone, or a trained
-            model whose backbone matches: a preset directory or a `.keras`
-            file (the paper's two-stage recipe: fine-tune the CNN first, e.g.
-            with `BinaryRelevance`, then train the recurrent head on it).
+    A trained model (preset directory or `.keras` file) is not read here:
+    pass it as a model's `backbone_weights`, and the model copies its
+    backbone (`keras_mlrnn.models.trained_backbone`).
     """
     if not os.path.exists(source):
         raise FileNotFoundError(f"backbone_weights not found: {source}")
-    if not (os.path.isdir(source) or source.endswith(".keras")):
-        model.load_weights(source)
-        return
-    trained = _trained_backbone(source)
-    values = trained.get_weights()
-    expected = [tuple(w.shape) for w in model.weights]
-    if [tuple(v.shape) for v in values] != expected:
+    if os.path.isdir(source) or source.endswith(".keras"):
         raise ValueError(
-            f"The backbone of {source} ({trained.name}, {len(values)} weights) does not match "
-            f"this backbone ({model.name}, {len(expected)} weights): use the same backbone "
-            "and image size."
+            f"{source} is a trained model, not a backbone weights file: give it to a model "
+            "as backbone_weights (e.g. km.CNNRNN(..., backbone_weights=...)), which copies its "
+            "backbone."
         )
-    model.set_weights(values)
+    model.load_weights(source)
 
 
 def freeze_batch_norm(model):
@@ -194,9 +174,9 @@ def build_backbone(
         backbone: str or `keras.Model`. A name in `BACKBONE_NAMES` or a model
             that maps `(B, S, S, 3)` images in [0, 255] to `(B, h, w, D)`.
         image_size: int. Input side in pixels. Defaults to 224.
-        weights: None, "imagenet", a path to a `.weights.h5` file, or a
-            trained model (preset directory or `.keras` file) whose backbone
-            is copied. None starts from random weights; "imagenet" downloads
+        weights: None, "imagenet" or a path to a `.weights.h5` file (a
+            trained model's backbone is copied by the model that takes it as
+            `backbone_weights`, not here). None starts from random weights; "imagenet" downloads
             Keras' ImageNet weights (internet needed). Defaults to None.
         trainable: bool. Whether the backbone's weights train. Defaults to True.
         dtype: dtype policy or None. The backbone's policy (e.g. the owning

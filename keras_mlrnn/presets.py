@@ -265,7 +265,7 @@ def save_to_preset(
             _round_to_float16(weights_path)
     with open(config_path, "w") as f:
         json.dump(spec, f, indent=2)
-    from keras_mlrnn import __version__
+    from keras_mlrnn.version import __version__
 
     meta.update(
         {

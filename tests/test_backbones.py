@@ -126,3 +126,27 @@ def test_freeze_batchnorm_keeps_statistics_while_the_rest_trains(tiny_batch):
         keras.ops.convert_to_numpy(plain.backbone(x, training=False)),
         atol=1e-3,
     )
+
+
+def test_a_trained_models_backbone_is_copied_by_the_model(tmp_path):
+    import keras
+    import numpy as np
+    import pytest
+
+    import keras_mlrnn as km
+
+    source = km.BinaryRelevance(num_classes=3, backbone="tiny", image_size=32)
+    source.save(str(tmp_path / "br.keras"))
+    source.save_to_preset(str(tmp_path / "br_preset"))
+    for trained in (tmp_path / "br.keras", tmp_path / "br_preset"):
+        model = km.CNNRNN(num_classes=3, backbone="tiny", image_size=32,
+                          backbone_weights=str(trained), backbone_trainable=False)  # fmt: skip
+        for copied, original in zip(model.backbone.weights, source.backbone.weights):
+            np.testing.assert_array_equal(
+                keras.ops.convert_to_numpy(copied), keras.ops.convert_to_numpy(original)
+            )
+    with pytest.raises(ValueError, match="does not match"):
+        km.CNNRNN(num_classes=3, backbone="mobilenet_v2", image_size=32,
+                  backbone_weights=str(tmp_path / "br.keras"))  # fmt: skip
+    with pytest.raises(ValueError, match="is a trained model, not a backbone weights file"):
+        build_backbone("tiny", image_size=32, weights=str(tmp_path / "br_preset"))

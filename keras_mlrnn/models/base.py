@@ -37,6 +37,7 @@ from keras import ops
 from keras_mlrnn import backbones
 from keras_mlrnn.data import checks
 from keras_mlrnn.metrics import MeanAveragePrecision, MultiLabelF1
+from keras_mlrnn.models.trained_backbone import copy_trained_backbone, is_trained_model
 
 
 class _Unsaved:
@@ -143,7 +144,9 @@ class MultiLabelModel(keras.Model):
             `keras_mlrnn.backbones.BACKBONE_NAMES` (`"tiny"`, `"resnet50"`,
             `"vgg16"`, ...) or a model returning a feature map. Defaults to
             "resnet50".
-        backbone_weights: None, "imagenet" or a weights-file path. Only used
+        backbone_weights: None, "imagenet", a weights-file path, or a trained
+            model (preset directory or `.keras` file) whose backbone is
+            copied (`keras_mlrnn.models.trained_backbone`). Only used
             when the model is constructed; `from_config` and loading ignore it
             (the saved weights replace it). Defaults to None.
         backbone_trainable: bool. Fine-tune the backbone. Defaults to True.
@@ -184,14 +187,17 @@ class MultiLabelModel(keras.Model):
         self.freeze_batchnorm = bool(freeze_batchnorm)
         self.backbone_name = backbone if isinstance(backbone, str) else None
         self.preprocessing = backbones.preprocessing_mode(backbone)
+        from_trained = is_trained_model(backbone_weights)
         self.backbone = backbones.build_backbone(
             backbone,
             image_size=self.image_size,
-            weights=backbone_weights,
+            weights=None if from_trained else backbone_weights,
             trainable=self.backbone_trainable,
             dtype=self.dtype_policy,
             freeze_batchnorm=self.freeze_batchnorm,
         )
+        if from_trained:  # a preset directory or .keras file: copy its backbone
+            copy_trained_backbone(self.backbone, backbone_weights)
         self._batched = _Unsaved({})
 
     # ----------------------------------------------------------- subclass API
