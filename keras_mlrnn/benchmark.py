@@ -28,7 +28,7 @@ step per method (`keras_mlrnn.profiling`) and lists the layers whose
 operations take the most time: where the recurrent head's time goes on
 the machine at hand.
 
-    # the GPU measurement of issue 12 (JAX, bf16, ResNet-50, 224 px):
+    # the GPU measurement (JAX, bf16, ResNet-50, 224 px; benchmarks/gpu_run.sh):
     KERAS_BACKEND=jax keras-mlrnn benchmark --backbone resnet50 \\
         --image-size 224 --batch-sizes 64 128 256 --precision mixed_bfloat16 --json out.json
     # XLA's FLOP and memory estimates for the same sizes, on any machine:

@@ -10,8 +10,8 @@ On a GPU the times are the kernels' own (device streams); on a CPU, the
 XLA threads' time per operation. A fusion counts for the layer of the
 operation at its root (XLA fuses across layer boundaries).
 
-This is the profile issue 12 asks for where a method misses its speed bar:
-which layer of the recurrent head costs what, next to the backbone.
+Where a method is slower than it should be, this says which layer of the
+recurrent head costs what, next to the backbone.
 
 Example:
 ```python

@@ -1,4 +1,4 @@
-"""The CPU smoke run of `keras-mlrnn benchmark` (issue 12's GPU benchmark, tiny settings)."""
+"""The CPU smoke run of `keras-mlrnn benchmark` (the GPU benchmark at tiny settings)."""
 
 import json
 import os
