@@ -48,14 +48,5 @@ def __dir__():
     return sorted([*globals(), *__all__])
 
 
-if "keras" in sys.modules:
-    from keras_mlrnn import backbones, layers, losses, metrics, models, presets  # noqa: E402
-    from keras_mlrnn.models import (  # noqa: E402
-        CNNRNN,
-        BinaryRelevance,
-        CoarseToFineRNN,
-        MultiLabelModel,
-        MultiOrderRNN,
-        OrderFreeRNN,
-        RegionAttentionRNN,
-    )
+if "keras" in sys.modules:  # Keras costs nothing more: import everything now
+    globals().update({name: __getattr__(name) for name in __all__})

@@ -102,21 +102,17 @@ def _train(args):
 
 def _evaluation_model(args):
     """The model `evaluate` scores: a run's, a .keras file, a preset directory or name."""
-    import keras
-
     from keras_mlrnn.presets import is_preset_dir
 
     target = args.target
-    if os.path.isdir(target) and is_preset_dir(target):
+    if is_preset_dir(target):
         return load_trained_model(preset=target)
-    if os.path.isdir(target):
-        target = os.path.join(target, "model.keras")
-    if os.path.isfile(target):
-        return keras.saving.load_model(target)
+    if os.path.exists(target):  # a run directory or a .keras file
+        return load_trained_model(model_path=target)
     if args.method is not None:
-        return load_trained_model(preset=args.target, method=args.method)
+        return load_trained_model(preset=target, method=args.method)
     raise FileNotFoundError(
-        f"no model at {args.target}: give a run directory, a .keras file, a preset "
+        f"no model at {target}: give a run directory, a .keras file, a preset "
         "directory, or a built-in preset name with --method"
     )
 
@@ -126,32 +122,21 @@ def _evaluation_data(args):
     from keras_mlrnn.run_dir import RUN_CONFIG, read_config
 
     if args.dataset is not None:
-        return {
-            "dataset": args.dataset,
-            "data_dir": args.data_dir,
-            "csv": args.csv,
-            "csv_delimiter": args.csv_delimiter,
-            "seed": 0,
-            "sizes": {"test": args.test_size},
-        }
-    target = args.target
-    config = read_config(target if os.path.isdir(target) else os.path.dirname(target) or ".")
-    if config is None:
-        raise ValueError(
-            f"{target} has no run beside it (no {RUN_CONFIG}): say what to score it on with "
-            "--dataset (and --data-dir or --csv)."
-        )
-    sizes = {s: config.get(f"{s}_size") for s in ("train", "val", "test")}
+        source, seed, sizes = vars(args), 0, {}
+    else:
+        target = args.target
+        source = read_config(target if os.path.isdir(target) else os.path.dirname(target) or ".")
+        if source is None:
+            raise ValueError(
+                f"{target} has no run beside it (no {RUN_CONFIG}): say what to score it on "
+                "with --dataset (and --data-dir or --csv)."
+            )
+        seed = source["seed"]
+        sizes = {s: source.get(f"{s}_size") for s in ("train", "val", "test")}
     if args.test_size is not None:
         sizes["test"] = args.test_size
-    return {
-        "dataset": config["dataset"],
-        "data_dir": config.get("data_dir"),
-        "csv": config.get("csv"),
-        "csv_delimiter": config.get("csv_delimiter"),
-        "seed": config["seed"],
-        "sizes": sizes,
-    }
+    data = {key: source.get(key) for key in ("dataset", "data_dir", "csv", "csv_delimiter")}
+    return {**data, "seed": seed, "sizes": sizes}
 
 
 def _evaluate(args):
@@ -196,12 +181,13 @@ def load_trained_model(preset=None, method=None, model_path=None):
 
     import keras_mlrnn.models as models
     from keras_mlrnn.presets import is_preset_dir, load_preset
+    from keras_mlrnn.run_dir import MODEL_FILE
 
     if (preset is None) == (model_path is None):
         raise ValueError("Give exactly one of --preset and --model.")
     if model_path is not None:
         if os.path.isdir(model_path):
-            model_path = os.path.join(model_path, "model.keras")
+            model_path = os.path.join(model_path, MODEL_FILE)
         if not os.path.isfile(model_path):
             raise FileNotFoundError(f"No model file at {model_path}.")
         return keras.saving.load_model(model_path, compile=False)

@@ -317,21 +317,17 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
     """
     if preset.startswith(REMOTE_PREFIXES):
         preset = fetch_preset(preset)
-    if os.path.isdir(preset) and not is_preset_dir(preset) and _is_builtin_name(preset, cls):
-        # A folder that happens to share a built-in name (./coco holding the
-        # COCO images) does not hide the built-in preset.
-        warnings.warn(
-            f"{os.path.abspath(preset)} is a folder but holds no preset ({CONFIG_FILE}): "
-            f"loading the built-in preset {preset!r} of {cls.__name__}.",
-            UserWarning,
-            stacklevel=2,
-        )
-        return _load_builtin(preset, cls, load_weights, overrides)
-    if not os.path.isdir(preset):
-        if cls is None:
-            raise ValueError(f"Unknown preset directory {preset!r}.")
-        return _load_builtin(preset, cls, load_weights, overrides)
-    if _is_builtin_name(preset, cls):
+    if os.path.isdir(preset) and _is_builtin_name(preset, cls):
+        if not is_preset_dir(preset):
+            # A folder that happens to share a built-in name (./coco holding
+            # the COCO images) does not hide the built-in preset.
+            warnings.warn(
+                f"{os.path.abspath(preset)} is a folder but holds no preset ({CONFIG_FILE}): "
+                f"loading the built-in preset {preset!r} of {cls.__name__}.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return _load_builtin(preset, cls, load_weights, overrides)
         warnings.warn(
             f"Loading the preset in the folder {os.path.abspath(preset)}, not the built-in "
             f"preset {preset!r} of the same name (rename the folder, or pass "
@@ -339,6 +335,10 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
             UserWarning,
             stacklevel=2,
         )
+    if not os.path.isdir(preset):
+        if cls is None:
+            raise ValueError(f"Unknown preset directory {preset!r}.")
+        return _load_builtin(preset, cls, load_weights, overrides)
     config_path = os.path.join(preset, CONFIG_FILE)
     if not os.path.isfile(config_path):
         raise FileNotFoundError(f"{preset} is not a preset directory: {CONFIG_FILE} is missing.")

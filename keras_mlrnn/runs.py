@@ -32,7 +32,15 @@ from keras_mlrnn.distribute import data_parallel
 from keras_mlrnn.metrics import format_report, multilabel_report
 from keras_mlrnn.models import get_model_class
 from keras_mlrnn.models.base import TrainedInStages
-from keras_mlrnn.run_dir import DEFAULTS, METRICS, RUN_CONFIG  # noqa: F401 (re-exported)
+from keras_mlrnn.run_dir import (  # noqa: F401 (DEFAULTS, METRICS, RUN_CONFIG re-exported)
+    CHECKPOINTS,
+    DEFAULTS,
+    HISTORY,
+    METRICS,
+    MODEL_FILE,
+    RUN_CONFIG,
+    read_config,
+)
 
 
 def load_data(config):
@@ -50,9 +58,9 @@ def load_data(config):
 
 def _has_trained(run_dir):
     """Whether a run directory holds anything training produced (a checkpoint or a model)."""
-    checkpoints = os.path.join(run_dir, "checkpoints")
+    checkpoints = os.path.join(run_dir, CHECKPOINTS)
     trained = os.path.isdir(checkpoints) and bool(os.listdir(checkpoints))
-    return trained or os.path.isfile(os.path.join(run_dir, "model.keras"))
+    return trained or os.path.isfile(os.path.join(run_dir, MODEL_FILE))
 
 
 def _prepare_run_dir(run_dir, overwrite, resume):
@@ -63,10 +71,10 @@ def _prepare_run_dir(run_dir, overwrite, resume):
     """
     config_path = os.path.join(run_dir, RUN_CONFIG)
     if resume:
-        if not os.path.isfile(config_path):
+        saved = read_config(run_dir)
+        if saved is None:
             raise FileNotFoundError(f"Cannot resume: {run_dir} holds no {RUN_CONFIG}.")
-        with open(config_path) as f:
-            return json.load(f)
+        return saved
     if os.path.isdir(run_dir) and os.listdir(run_dir):
         if not os.path.isfile(config_path):
             raise FileExistsError(
@@ -379,7 +387,7 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
         raise ValueError(f"Unknown training options {sorted(unknown)}; known: {sorted(DEFAULTS)}.")
     saved = _prepare_run_dir(run_dir, overwrite, resume)
     if saved is not None:
-        config = _resumed_config(run_dir, {**DEFAULTS, **saved}, options)
+        config = _resumed_config(run_dir, saved, options)
     else:
         config = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
         model_args = config.get("model_args") or {}
@@ -399,9 +407,9 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             split.files.check_images()
     train_split, val_split, test_split = splits["train"], splits["val"], splits["test"]
     size, batch = config["image_size"], config["batch_size"]
-    model_path = os.path.join(run_dir, "model.keras")
-    history_path = os.path.join(run_dir, "history.csv")
-    checkpoint_dir = os.path.join(run_dir, "checkpoints")
+    model_path = os.path.join(run_dir, MODEL_FILE)
+    history_path = os.path.join(run_dir, HISTORY)
+    checkpoint_dir = os.path.join(run_dir, CHECKPOINTS)
     callbacks = [
         StopOnNonFiniteLoss(checkpoint_dir),  # first: raises before anything saves NaNs
         keras.callbacks.BackupAndRestore(
@@ -513,5 +521,5 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
         _save_preset(best, config, result, test_split, inputs["test"])
     with open(os.path.join(run_dir, "metrics.md"), "w") as f:
         f.write(format_report(reports, title=config["model"]) + "\n")
-    _save_curves(os.path.join(run_dir, "history.csv"), os.path.join(run_dir, "training_curves.png"))
+    _save_curves(os.path.join(run_dir, HISTORY), os.path.join(run_dir, "training_curves.png"))
     return result

@@ -54,21 +54,27 @@ def label_problem(labels):
     return None
 
 
-def image_problem(images):
-    """What is wrong with the value range of an image batch, or None (uint8 is always fine)."""
+def _float_range(images):
+    """`(min, max)` of float images, or None for uint8 / integer images and empty ones."""
     images = np.asarray(images)
     if images.size == 0 or not np.issubdtype(images.dtype, np.floating):
         return None
-    low, high = float(np.min(images)), float(np.max(images))
+    return float(np.min(images)), float(np.max(images))
+
+
+def image_problem(images, value_range=None):
+    """What is wrong with the value range of an image batch, or None (uint8 is always fine).
+
+    `value_range`: the batch's `(min, max)` when the caller already has it.
+    """
+    value_range = value_range or _float_range(images)
+    if value_range is None:
+        return None
+    low, high = value_range
     if not (math.isfinite(low) and math.isfinite(high)) or low < 0 or high > 255:
-        return f"images must be uint8, or float in [0, 255]; got {images.dtype} in [{low}, {high}]"
+        dtype = np.asarray(images).dtype
+        return f"images must be uint8, or float in [0, 255]; got {dtype} in [{low}, {high}]"
     return None
-
-
-def looks_unit_range(images):
-    """True for float images whose maximum is at most 1 (probably scaled to [0, 1])."""
-    images = np.asarray(images)
-    return images.size > 0 and np.issubdtype(images.dtype, np.floating) and np.max(images) <= 1.0
 
 
 class _Checker:
@@ -85,10 +91,11 @@ class _Checker:
         if x is None or tuple(np.shape(x)[1:]) != self.image_shape:
             return  # feature maps from a feature cache, or a custom structure
         x = keras.ops.convert_to_numpy(x)
-        problem = image_problem(x)
+        value_range = _float_range(x)  # one pass over the batch serves both checks
+        problem = image_problem(x, value_range)
         if problem:
             raise ValueError(f"{self.where}: {problem}.")
-        if not self.warned and looks_unit_range(x):
+        if not self.warned and value_range is not None and value_range[1] <= 1.0:
             self.warned = True
             warnings.warn(f"{self.where}: {UNIT_RANGE_WARNING}", UserWarning, stacklevel=4)
 

@@ -63,18 +63,13 @@ class LabeledFiles:
         from keras_mlrnn.images import header_problem
 
         if len(self.paths) <= decode_up_to:
-            bad = [f"{path}: {reason}" for path, reason in self.find_unreadable(limit)]
+            bad = self.find_unreadable(limit)
         else:
-            bad = []
-            for path in self.paths:
-                problem = header_problem(path)
-                if problem:
-                    bad.append(f"{path}: {problem}")
-                    if len(bad) >= limit:
-                        break
+            bad = self._first_problems(header_problem, limit)
         if bad:
+            listed = "; ".join(f"{path}: {reason}" for path, reason in bad)
             raise ValueError(
-                f"{self.source}: unreadable image files (first {len(bad)}): {'; '.join(bad)}. "
+                f"{self.source}: unreadable image files (first {len(bad)}): {listed}. "
                 "Remove or replace them (found before training; nothing was trained)."
             )
         return self
@@ -87,12 +82,22 @@ class LabeledFiles:
         """
         from keras_mlrnn.images import read_image
 
-        bad = []
-        for path in self.paths:
+        def decode_problem(path):
             try:
                 read_image(path)
             except (OSError, ValueError) as e:
-                bad.append((path, str(e)))
+                return str(e)
+            return None
+
+        return self._first_problems(decode_problem, limit)
+
+    def _first_problems(self, problem, limit):
+        """Up to `limit` `(path, reason)` for which `problem(path)` returns a reason."""
+        bad = []
+        for path in self.paths:
+            reason = problem(path)
+            if reason:
+                bad.append((path, reason))
                 if len(bad) >= limit:
                     break
         return bad

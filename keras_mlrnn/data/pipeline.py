@@ -23,6 +23,8 @@ import math
 import keras
 import numpy as np
 
+from keras_mlrnn.data.checks import image_problem, label_problem
+
 
 def validate_arrays(images, labels, where="arrays"):
     """Checks images `(N, H, W, 3)` in [0, 255] and multi-hot labels `(N, C)`.
@@ -36,11 +38,15 @@ def validate_arrays(images, labels, where="arrays"):
     if len(images) == 0:
         raise ValueError(f"{where}: the split is empty (0 images).")
     if images.dtype != np.uint8:
-        if not np.issubdtype(images.dtype, np.floating) or images.min() < 0 or images.max() > 255:
-            raise ValueError(
-                f"{where}: images must be uint8, or float in [0, 255]; got {images.dtype} "
-                f"in [{images.min()}, {images.max()}]."
+        if np.issubdtype(images.dtype, np.floating):
+            problem = image_problem(images)
+        else:
+            problem = (
+                f"images must be uint8, or float in [0, 255]; got {images.dtype} "
+                f"in [{images.min()}, {images.max()}]"
             )
+        if problem:
+            raise ValueError(f"{where}: {problem}.")
     if labels is None:
         return images, None
     labels = np.asarray(labels, dtype=np.float32)
@@ -49,17 +55,9 @@ def validate_arrays(images, labels, where="arrays"):
             f"{where}: labels must have shape (N, C) with N = {len(images)} images; "
             f"got {labels.shape}."
         )
-    if not np.isfinite(labels).all():
-        bad = np.argwhere(~np.isfinite(labels))[0]
-        raise ValueError(
-            f"{where}: labels contain NaN or Inf (first at image {bad[0]}, class {bad[1]})."
-        )
-    if ((labels < 0) | (labels > 1)).any():
-        bad = np.argwhere((labels < 0) | (labels > 1))[0]
-        raise ValueError(
-            f"{where}: labels must lie in [0, 1]; image {bad[0]} class {bad[1]} has "
-            f"{labels[bad[0], bad[1]]}."
-        )
+    problem = label_problem(labels)
+    if problem:
+        raise ValueError(f"{where}: {problem}.")
     return images, labels
 
 

@@ -244,8 +244,9 @@ class MultiLabelModel(keras.Model):
             # default shuffle=True is ignored.
             kwargs.setdefault("shuffle", False)
         x, y = self._checked(x, y, name)
-        if isinstance(validation_data, tuple):
-            validation_data = self._checked(*validation_data[:2], f"{name} validation_data")
+        if isinstance(validation_data, tuple):  # (x, y) or (x, y, sample_weight)
+            checked = self._checked(*validation_data[:2], f"{name} validation_data")
+            validation_data = (*checked, *validation_data[2:])
         elif validation_data is not None:
             validation_data = self._checked(validation_data, None, f"{name} validation_data")[0]
         if y is not None and self.needs_label_statistics():
