@@ -28,6 +28,7 @@ A subclass implements:
 """
 
 import contextlib
+import inspect
 import os
 
 import keras
@@ -239,9 +240,9 @@ class MultiLabelModel(keras.Model):
         `model.adapt(train_labels)` by hand.
         """
         name = f"{type(self).__name__}.fit"
-        if checks.is_tf_dataset(x):
-            # A tf.data set shuffles itself; Keras would warn that its
-            # default shuffle=True is ignored.
+        if checks.is_tf_dataset(x) or inspect.isgenerator(x):
+            # These shuffle themselves; Keras would warn that its default
+            # shuffle=True is ignored.
             kwargs.setdefault("shuffle", False)
         x, y = self._checked(x, y, name)
         if isinstance(validation_data, tuple):  # (x, y) or (x, y, sample_weight)
