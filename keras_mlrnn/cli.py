@@ -385,6 +385,13 @@ def _add_training_options(parser):
         "kept either way)",
     )
     parser.add_argument(
+        "--head-init",
+        choices=("prior", "random"),
+        default=None,
+        help="prior (default): start each per-class sigmoid head at the training labels' "
+        "frequencies (zero kernel, bias logit(p)); random: Keras' initialisers",
+    )
+    parser.add_argument(
         "--train-size", type=positive_int, default=None, help="images in the train split"
     )
     parser.add_argument("--val-size", type=positive_int, default=None)

@@ -50,6 +50,7 @@ DEFAULTS = {
     "cache_features": None,
     "train_on_val": None,
     "early_stopping": None,
+    "head_init": "prior",
 }
 
 

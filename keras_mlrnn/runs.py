@@ -141,8 +141,7 @@ def evaluate_model(model, split, top_k=3, batch_size=128, ten_crop=None, data=No
         dict: report name -> `multilabel_report` dict.
     """
     data = split.dataset(model.image_size, batch_size) if data is None else data
-    scores = model.predict(data, verbose=0)
-    sets = model.predict_sets(data)
+    scores, sets = model.predict_scores_and_sets(data)  # one pass (a beam search runs once)
     labels, mask = split.labels, split.mask
     reports = {
         "threshold 0.5": multilabel_report(labels, scores, threshold=0.5, mask=mask),
@@ -373,6 +372,9 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             early_stopping: stop when the validation mAP has not improved
             for this many epochs (the best epoch's model is kept either
             way; on resume the count starts again).
+            head_init: "prior" (default) starts each per-class sigmoid head
+            at the training labels' prior (`MultiLabelModel.initialize_heads`);
+            "random" keeps Keras' initialisers.
 
     Raises:
         NonFiniteLossError: the loss became NaN / Inf (the message names the
@@ -385,6 +387,8 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
     unknown = set(options) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"Unknown training options {sorted(unknown)}; known: {sorted(DEFAULTS)}.")
+    if options.get("head_init") not in (None, "prior", "random"):
+        raise ValueError(f"head_init must be 'prior' or 'random'; got {options['head_init']!r}.")
     saved = _prepare_run_dir(run_dir, overwrite, resume)
     if saved is not None:
         config = _resumed_config(run_dir, saved, options)
@@ -470,6 +474,8 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
         val_ds = inputs["val"]
         start = time.time()
         model.adapt(fit_split.labels)
+        if config.get("head_init", "prior") == "prior":
+            model.initialize_heads(fit_split.labels)
         phases = training_phases(model, config["epochs"], config.get("warmup_epochs"))
         optimizer = keras.optimizers.Adam(config["learning_rate"], clipnorm=config.get("clipnorm"))
         model.compile(optimizer=optimizer)

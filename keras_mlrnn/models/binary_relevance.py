@@ -3,7 +3,8 @@
 import keras
 from keras import layers, ops
 
-from keras_mlrnn.models.base import MultiLabelModel, top_k_mask, weighted_batch_mean
+from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
+from keras_mlrnn.models.decision import decide_sets
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -36,6 +37,8 @@ class BinaryRelevance(MultiLabelModel):
     Reference: the binary cross-entropy baseline of Wang et al., CVPR 2016.
     """
 
+    prior_heads = ("classifier",)
+
     def __init__(self, num_classes, dropout=0.5, threshold=0.5, top_k=None, **kwargs):
         super().__init__(num_classes, **kwargs)
         self.dropout_rate = float(dropout)
@@ -58,12 +61,8 @@ class BinaryRelevance(MultiLabelModel):
         )
         return weighted_batch_mean(per_sample, sample_weight)
 
-    def decode_sets(self, images):
-        scores = self.compute_outputs(images, None, training=False)["scores"]
-        keep = scores >= self.threshold
-        if self.top_k is not None:
-            keep = ops.logical_and(keep, top_k_mask(scores, self.top_k))
-        return ops.cast(keep, "float32")
+    def decide(self, outputs):
+        return decide_sets(outputs["scores"], self.threshold, self.top_k)
 
     def get_config(self):
         config = super().get_config()

@@ -6,7 +6,8 @@ from keras import layers, ops
 
 from keras_mlrnn.decoding import beam_search, path_to_multi_hot, tile_beams
 from keras_mlrnn.layers import LabelEmbedding
-from keras_mlrnn.models.base import MultiLabelModel, top_k_mask, weighted_batch_mean
+from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
+from keras_mlrnn.models.decision import top_k_mask
 
 LABEL_ORDERS = ("frequency_first", "rare_first", "alphabetical")
 
@@ -283,8 +284,8 @@ class CNNRNN(MultiLabelModel):
         per_image = ops.sum(ce * mask, axis=1) / ops.maximum(ops.sum(mask, axis=1), 1.0)
         return weighted_batch_mean(per_image, sample_weight)
 
-    def decode_sets(self, images):
-        return self.compute_outputs(images, None, training=False)["sets"]
+    def decide(self, outputs):
+        return outputs["sets"]  # the beam search's best path
 
     def get_config(self):
         config = super().get_config()

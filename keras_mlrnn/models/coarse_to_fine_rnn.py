@@ -6,6 +6,7 @@ from keras import layers, ops
 from keras_mlrnn.layers import LabelEmbedding, SoftAttention
 from keras_mlrnn.losses import JointMaxMargin
 from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
+from keras_mlrnn.models.decision import decide_sets
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -58,6 +59,8 @@ class CoarseToFineRNN(MultiLabelModel):
     Reference: Lyu et al., "Coarse to Fine: Multi-label Image Classification
     with Global/Local Attention", IEEE ISC2 2018.
     """
+
+    prior_heads = ("classifier",)
 
     def __init__(
         self,
@@ -154,9 +157,8 @@ class CoarseToFineRNN(MultiLabelModel):
             loss = loss + weighted_batch_mean(margins, sample_weight)
         return loss
 
-    def decode_sets(self, images):
-        scores = self.compute_outputs(images, None, training=False)["scores"]
-        return ops.cast(scores >= self.threshold, "float32")
+    def decide(self, outputs):
+        return decide_sets(outputs["scores"], self.threshold)
 
     def attention_batch(self, images):
         """Global then per-step local attention `(B, 1 + T, h, w)` for one batch."""

@@ -11,6 +11,7 @@ from keras_mlrnn.models.base import (
     check_stage,
     weighted_batch_mean,
 )
+from keras_mlrnn.models.decision import decide_sets
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -66,6 +67,8 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
     Reference: Dutta et al., "Recurrent Image Annotation with Explicit
     Inter-Label Dependencies", ECCV 2020.
     """
+
+    prior_heads = ("confidence", "classifier")  # scores: sigmoid of the max step logit
 
     def __init__(
         self,
@@ -135,9 +138,8 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
             loss = loss + weighted_batch_mean(per_image, sample_weight)
         return loss + self.confidence_loss(y_true, outputs["confidence_logits"], sample_weight)
 
-    def decode_sets(self, images):
-        scores = self.compute_outputs(images, None, training=False)["scores"]
-        return ops.cast(scores >= self.threshold, "float32")
+    def decide(self, outputs):
+        return decide_sets(outputs["scores"], self.threshold)
 
     def step_probabilities(self, images):
         """Per-step sigmoid probabilities `(B, T, C)` of one batch (a tensor)."""

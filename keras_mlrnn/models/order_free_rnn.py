@@ -1,18 +1,17 @@
 """`OrderFreeRNN` (Chen et al., AAAI 2018): attention, candidate pool, confidence-ranked LSTM."""
 
 import keras
-import numpy as np
 from keras import layers, ops
 
 from keras_mlrnn.decoding import beam_search, path_to_multi_hot, tile_beams
 from keras_mlrnn.layers import CandidatePoolMask, SoftAttention
-from keras_mlrnn.metrics import multilabel_report
 from keras_mlrnn.models.base import (
     MultiLabelModel,
     TrainedInStages,
     check_stage,
     weighted_batch_mean,
 )
+from keras_mlrnn.models.decision import tune_on_grid
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -78,6 +77,8 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
     Reference: Chen et al., "Order-Free RNN with Visual Attention for
     Multi-Label Classification", AAAI 2018.
     """
+
+    prior_heads = ("probability_head",)
 
     def __init__(
         self,
@@ -268,8 +269,8 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
             total = total + weighted_batch_mean(ops.mean(bce, axis=(1, 2)), sample_weight)
         return total + self.confidence_loss(y_true, outputs["prob_logits"], sample_weight)
 
-    def decode_sets(self, images):
-        return self.compute_outputs(images, None, training=False)["sets"]
+    def decide(self, outputs):
+        return outputs["sets"]  # the beam search's best path
 
     # ------------------------------------------------------ user helpers
     def attention_batch(self, images):
@@ -316,13 +317,12 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
             dict: threshold -> metric value; the best threshold is kept.
         """
         candidates = candidates or [0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
-        results = {}
-        for threshold in candidates:
-            self.stop_threshold.assign(float(threshold))
-            sets = self.predict_sets(images)
-            scores = np.zeros_like(sets)  # mAP is not used here
-            results[float(threshold)] = multilabel_report(labels, scores, sets=sets)[metric]
-        best = max(results, key=results.get)
+
+        def sets_for(threshold):  # the beam search stops differently: one pass per value
+            self.stop_threshold.assign(threshold)
+            return self.predict_sets(images)
+
+        best, results = tune_on_grid(candidates, sets_for, labels, metric)
         self.stop_threshold.assign(best)
         return results
 

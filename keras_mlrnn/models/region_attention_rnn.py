@@ -6,8 +6,9 @@ from keras import layers, ops
 
 from keras_mlrnn.layers import SpatialTransformer
 from keras_mlrnn.losses import region_constraints
-from keras_mlrnn.metrics import multilabel_report
-from keras_mlrnn.models.base import MultiLabelModel, top_k_mask, weighted_batch_mean
+from keras_mlrnn.metrics import decide
+from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
+from keras_mlrnn.models.decision import decide_sets, tune_on_grid
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -148,10 +149,8 @@ class RegionAttentionRNN(MultiLabelModel):
             loss = loss + self.constraint_weight * region_constraints(outputs["theta"], anchors)
         return loss
 
-    def decode_sets(self, images):
-        scores = self.compute_outputs(images, None, training=False)["scores"]
-        keep = ops.logical_and(top_k_mask(scores, self.top_k), scores >= self.threshold)
-        return ops.cast(keep, "float32")
+    def decide(self, outputs):
+        return decide_sets(outputs["scores"], self.threshold, self.top_k)
 
     def regions_batch(self, images):
         """Attended boxes `(B, K, 4)` as (x0, y0, x1, y1) image pixels, for one batch."""
@@ -194,16 +193,11 @@ class RegionAttentionRNN(MultiLabelModel):
         Returns:
             dict: threshold -> metric value; the best threshold is kept.
         """
-        scores = self.predict(images, verbose=0)
+        scores = self.predict(images, verbose=0)  # one pass; each threshold decides in numpy
         candidates = candidates or [0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]
-        in_top_k = keras.ops.convert_to_numpy(
-            top_k_mask(keras.ops.convert_to_tensor(scores), self.top_k)
+        best, results = tune_on_grid(
+            candidates, lambda t: decide(scores, t, self.top_k), labels, metric
         )
-        results = {}
-        for threshold in candidates:
-            sets = (in_top_k & (scores >= threshold)).astype(np.float32)
-            results[float(threshold)] = multilabel_report(labels, scores, sets=sets)[metric]
-        best = max(results, key=results.get)
         self.threshold.assign(best)
         return results
 

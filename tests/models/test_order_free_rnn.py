@@ -56,12 +56,17 @@ def test_stop_threshold_controls_path_length(tiny_batch):
 
 
 def test_tune_stop_threshold_picks_the_best(tiny_batch):
-    images, targets = tiny_batch
+    images, _ = tiny_batch
     model = km.OrderFreeRNN(**KWARGS)
-    results = model.tune_stop_threshold(images, targets, candidates=[1e-30, 1.0])
-    best = max(results, key=results.get)
-    assert float(model.stop_threshold) == pytest.approx(best)
-    assert model.get_config()["stop_threshold"] == pytest.approx(best)
+    # Known answer: the labels are the full-length paths of threshold 1e-30;
+    # threshold 1.0 keeps no label (OF1 0).
+    model.stop_threshold.assign(1e-30)
+    labels = model.predict_sets(images)
+    model.stop_threshold.assign(0.5)
+    results = model.tune_stop_threshold(images, labels, candidates=[1.0, 1e-30])
+    assert results == {1.0: 0.0, 1e-30: pytest.approx(1.0)}
+    assert float(model.stop_threshold) == pytest.approx(1e-30)
+    assert model.get_config()["stop_threshold"] == pytest.approx(1e-30)
 
 
 def test_attention_maps_sum_to_one(tiny_batch):
