@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not large')
+
 
 @pytest.fixture(scope="module")
 def bad(tmp_path_factory):

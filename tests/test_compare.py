@@ -7,6 +7,8 @@ import pytest
 from keras_mlrnn.cli import main
 from keras_mlrnn.compare import parse_spec
 
+pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not large')
+
 TINY = ["--train-size", "64", "--val-size", "32", "--test-size", "32", "--image-size", "32"]
 
 

@@ -10,6 +10,8 @@ from PIL import Image
 
 from keras_mlrnn.data import VOC_CLASSES, load_scenes
 
+pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not large')
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--backbone", "tiny", "--backbone-weights", "none", "--image-size", "32"]
 

@@ -2,6 +2,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not large')
+
 
 def test_import_and_models_never_import_tensorflow():
     code = (

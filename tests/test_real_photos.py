@@ -10,6 +10,8 @@ from PIL import Image
 
 import keras_mlrnn as km
 
+pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not large')
+
 
 def _photos(shared_dir, count=4, size=224):
     paths = sorted(glob.glob(os.path.join(shared_dir, "data", "coco128", "train2017", "*.jpg")))

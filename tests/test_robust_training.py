@@ -69,6 +69,7 @@ RUN = ["--train-size", "768", "--val-size", "64", "--test-size", "64", "--image-
 RUN += ["--epochs", "3", "--batch-size", "32", "--checkpoint-steps", "4"]
 
 
+@pytest.mark.large
 def test_killed_mid_epoch_then_resumed_matches_an_uninterrupted_run(tmp_path):
     reference, killed = str(tmp_path / "reference"), str(tmp_path / "killed")
     assert main(["train", *RUN, "--run-dir", reference]) == 0

@@ -13,6 +13,8 @@ from keras_mlrnn.models import MODELS
 from keras_mlrnn.presets import METADATA_FILE, preset_table
 from keras_mlrnn.runs import evaluate_model
 
+pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not large')
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEIGHTS = os.path.join(ROOT, "weights")
 VOC = "voc2007_mobilenet_v2"

@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not large')
+
 
 def _benchmark(*arguments, backend=None):
     """Runs `keras-mlrnn benchmark ARGUMENTS` in a subprocess."""

@@ -4,6 +4,8 @@ import pytest
 import keras_mlrnn as km
 from keras_mlrnn.tta import crop_boxes, ten_crop_scores
 
+pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not large')
+
 
 def test_crop_boxes():
     assert crop_boxes(10, 12, 8) == [(0, 0), (0, 4), (2, 0), (2, 4), (1, 2)]

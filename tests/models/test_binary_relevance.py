@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from keras import ops
 
 import keras_mlrnn as km
@@ -7,6 +8,7 @@ from tests.helpers import run_model_test
 KWARGS = dict(num_classes=20, backbone="tiny", image_size=32)
 
 
+@pytest.mark.large
 def test_binary_relevance_generic(tiny_batch, tmp_path):
     images, targets = tiny_batch
     run_model_test(km.BinaryRelevance, KWARGS, images, targets, tmp_path)

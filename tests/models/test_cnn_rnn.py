@@ -17,6 +17,7 @@ def _adapted(images, targets, **extra):
     return model
 
 
+@pytest.mark.large
 def test_cnn_rnn_generic(tiny_batch, tmp_path):
     images, targets = tiny_batch
     freqs = targets.mean(0).tolist()

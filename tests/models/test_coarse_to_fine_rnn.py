@@ -16,6 +16,7 @@ KWARGS = dict(
 )
 
 
+@pytest.mark.large
 def test_coarse_to_fine_rnn_generic(tiny_batch, tmp_path):
     images, targets = tiny_batch
     run_model_test(km.CoarseToFineRNN, KWARGS, images, targets, tmp_path)

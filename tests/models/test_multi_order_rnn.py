@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from keras import ops
 
 import keras_mlrnn as km
@@ -9,6 +10,7 @@ KWARGS = dict(
 )
 
 
+@pytest.mark.large
 def test_multi_order_rnn_generic(tiny_batch, tmp_path):
     images, targets = tiny_batch
     run_model_test(km.MultiOrderRNN, KWARGS, images, targets, tmp_path)

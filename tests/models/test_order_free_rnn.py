@@ -16,6 +16,7 @@ KWARGS = dict(
 )
 
 
+@pytest.mark.large
 def test_order_free_rnn_generic(tiny_batch, tmp_path):
     images, targets = tiny_batch
     run_model_test(km.OrderFreeRNN, KWARGS, images, targets, tmp_path)

@@ -10,6 +10,7 @@ KWARGS = dict(
 )
 
 
+@pytest.mark.large
 def test_region_attention_rnn_generic(tiny_batch, tmp_path):
     images, targets = tiny_batch
     run_model_test(km.RegionAttentionRNN, KWARGS, images, targets, tmp_path)
