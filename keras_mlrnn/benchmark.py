@@ -52,8 +52,6 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-BEAMING = {"cnn-rnn", "order-free-rnn"}
-
 
 def _peak_memory_bytes():
     """Peak device memory of this process, or host peak RSS on CPU."""
@@ -126,7 +124,7 @@ def _build(method, num_images, args):
 
     keras.config.set_dtype_policy(args.precision)
     kwargs = dict(num_classes=args.num_classes, backbone=args.backbone, image_size=args.image_size)
-    if method in BEAMING:
+    if MODELS[method].uses_beam_search:
         kwargs["beam_size"] = args.beam_size
     model = MODELS[method](**kwargs)
     model.compile(optimizer=keras.optimizers.SGD(1e-3), metrics=[], jit_compile=True)
@@ -284,7 +282,7 @@ def cost_analysis(method, batch, args):
     for part, (function, arguments) in _compiled_steps(model, images, labels).items():
         cost = _compiled_cost(function, *arguments)
         result.update({f"{part}_{k}": v for k, v in cost.items()})
-    result["steps"] = recurrent_steps(model)
+    result["steps"] = model.num_steps
     return result
 
 
@@ -298,19 +296,11 @@ def profile(method, batch, args):
     model, labels = _build(method, batch, args)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (batch, args.image_size, args.image_size, 3), dtype=np.uint8)
-    result = {"method": method, "batch": batch, "steps": recurrent_steps(model)}
+    result = {"method": method, "batch": batch, "steps": model.num_steps}
     for part, (function, arguments) in _compiled_steps(model, images, labels).items():
         trace_dir = os.path.join(args.profile, f"{method}-{batch}-{part}")
         result[part] = profile_step(function, arguments, trace_dir, steps=args.repeats)
     return result
-
-
-def recurrent_steps(model):
-    """The number of recurrent steps of a model (None for BinaryRelevance)."""
-    for name in ("decode_length", "steps", "num_regions"):
-        if hasattr(model, name):
-            return int(getattr(model, name))
-    return None
 
 
 RATIO_KEYS = ("train_images_per_s", "infer_images_per_s", "peak_memory_bytes")

@@ -213,7 +213,7 @@ def _predict(args):
     if args.save_attention and not visualize.has_attention(model):
         raise ValueError(
             f"--save-attention: {type(model).__name__} has no attention to draw; pictures "
-            f"exist for {', '.join(visualize.SUPPORTED)}."
+            f"exist for {', '.join(visualize.explainable_methods())}."
         )
     paths, images, failed = [], [], []
     for path in args.images:  # predict what can be read, then name what could not

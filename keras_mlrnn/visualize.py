@@ -21,12 +21,17 @@ import os
 
 import numpy as np
 
-SUPPORTED = ("OrderFreeRNN", "CoarseToFineRNN", "RegionAttentionRNN")
+
+def explainable_methods():
+    """Class names of the methods that declare `can_explain` (e.g. for error messages)."""
+    from keras_mlrnn.models import MODELS
+
+    return [cls.__name__ for cls in MODELS.values() if cls.can_explain]
 
 
 def has_attention(model):
-    """Whether `model` can be explained (it defines `explain_batch`)."""
-    return hasattr(model, "explain_batch")
+    """Whether `model` can be explained: its class declares `can_explain`."""
+    return bool(getattr(type(model), "can_explain", False))
 
 
 def explain(model, images, batch_size=16):
@@ -40,7 +45,7 @@ def explain(model, images, batch_size=16):
     if not has_attention(model):
         raise ValueError(
             f"{type(model).__name__} has no attention to draw; attention pictures exist "
-            f"for {', '.join(SUPPORTED)}."
+            f"for {', '.join(explainable_methods())}."
         )
     return model.predict_with("explain_batch", np.asarray(images), batch_size=batch_size)
 

@@ -236,6 +236,24 @@ class MultiLabelModel(keras.Model):
         """Whether `fit` needs `adapt(train_labels)` first (the base class: never)."""
         return False
 
+    # ------------------------------------------------- what the method can do
+    #: Whether `predict_sets` runs a beam search (the constructor then takes
+    #: `beam_size`).
+    uses_beam_search = False
+    #: Whether the method implements `explain_batch(images)`: per-step
+    #: attention maps or regions with the label each step points at
+    #: (`keras_mlrnn.visualize`).
+    can_explain = False
+
+    @property
+    def num_steps(self):
+        """The number of recurrent steps at inference (None: the method has no recurrence)."""
+        return None
+
+    def explain_batch(self, images):
+        """Per-step attention (maps or boxes), labels and scores of one batch (`can_explain`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no attention to explain.")
+
     #: Attribute names of the `Dense` layers whose outputs are per-class
     #: sigmoid logits (the label probabilities); `initialize_heads` starts
     #: them at the label prior. Each method declares its own.

@@ -104,6 +104,8 @@ class CNNRNN(MultiLabelModel):
     Image Classification", CVPR 2016.
     """
 
+    uses_beam_search = True
+
     def __init__(
         self,
         num_classes,
@@ -225,6 +227,10 @@ class CNNRNN(MultiLabelModel):
         return step_inputs, step_targets, ops.cast(mask, "float32")
 
     # ------------------------------------------------------------- forward
+    @property
+    def num_steps(self):
+        return self.decode_length
+
     def compute_outputs(self, images, targets=None, training=False):
         pooled = self.pool(self.image_features(images, training=training))
         image_embedding = self.image_projection(self.dropout(pooled, training=training))

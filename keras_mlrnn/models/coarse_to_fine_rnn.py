@@ -60,6 +60,7 @@ class CoarseToFineRNN(MultiLabelModel):
     with Global/Local Attention", IEEE ISC2 2018.
     """
 
+    can_explain = True
     prior_heads = ("classifier",)
 
     def __init__(
@@ -135,6 +136,10 @@ class CoarseToFineRNN(MultiLabelModel):
             [global_weights[:, None, :], ops.stack(local_weights, axis=1)], axis=1
         )
         return step_logits, ops.reshape(attention, (-1, self.steps + 1, height, width))
+
+    @property
+    def num_steps(self):
+        return self.steps
 
     def compute_outputs(self, images, targets=None, training=False):
         step_logits, attention = self._run(images, training)

@@ -104,6 +104,10 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
         self.classifier = layers.Dense(num_classes, dtype=policy, name="step_classifier")
         self.multi_order_loss = MultiOrderLoss(from_logits=True)
 
+    @property
+    def num_steps(self):
+        return self.steps
+
     def compute_outputs(self, images, targets=None, training=False):
         pooled = self.pool(self.image_features(images, training=training))
         confidence_logits = self.confidence(pooled)

@@ -78,6 +78,8 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
     Multi-Label Classification", AAAI 2018.
     """
 
+    uses_beam_search = True
+    can_explain = True
     prior_heads = ("probability_head",)
 
     def __init__(
@@ -201,6 +203,10 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
             "labels": ops.stack(labels, axis=1),
             "prob_logits": ops.cast(prob_logits, "float32"),
         }
+
+    @property
+    def num_steps(self):
+        return self.decode_length
 
     def compute_outputs(self, images, targets=None, training=False):
         if targets is None:

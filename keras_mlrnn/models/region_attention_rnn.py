@@ -63,6 +63,8 @@ class RegionAttentionRNN(MultiLabelModel):
     Discovering Attentional Regions", ICCV 2017.
     """
 
+    can_explain = True
+
     def __init__(
         self,
         num_classes,
@@ -129,6 +131,10 @@ class RegionAttentionRNN(MultiLabelModel):
                 theta = ops.cast(self.localisation(z), "float32")
                 thetas.append(theta)
         return ops.stack(region_logits, axis=1), ops.stack(thetas, axis=1)
+
+    @property
+    def num_steps(self):
+        return self.num_regions
 
     def compute_outputs(self, images, targets=None, training=False):
         region_logits, thetas = self._run(images, training)
