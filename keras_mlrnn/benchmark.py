@@ -245,7 +245,7 @@ def _compiled_steps(model, images, labels):
 
     `images` and `labels` may be arrays or `jax.ShapeDtypeStruct`s.
     """
-    from keras_mlrnn.models.base import _BatchedMethod
+    from keras_mlrnn.models.batched_method import BatchedMethod
 
     model.optimizer.build(model.trainable_variables)
     train_state = (
@@ -254,7 +254,7 @@ def _compiled_steps(model, images, labels):
         _values(model.optimizer.variables),
         _values(model.metrics_variables),
     )
-    decoder = _BatchedMethod(model, "decode_sets")  # what predict_sets runs
+    decoder = BatchedMethod(model, "decode_sets")  # what predict_sets runs
     decoder.build()
     infer_state = (_values(decoder.trainable_variables), _values(decoder.non_trainable_variables))
     return {

@@ -119,13 +119,14 @@ def _evaluation_model(args):
 
 def _evaluation_data(args):
     """`load_split` arguments: the data set given on the command line, else the run's own."""
-    from keras_mlrnn.run_dir import RUN_CONFIG, read_config
+    from keras_mlrnn.run_dir import RUN_CONFIG, RunDirectory
 
     if args.dataset is not None:
         source, seed, sizes = vars(args), 0, {}
     else:
         target = args.target
-        source = read_config(target if os.path.isdir(target) else os.path.dirname(target) or ".")
+        folder = target if os.path.isdir(target) else os.path.dirname(target) or "."
+        source = RunDirectory(folder).read_config()
         if source is None:
             raise ValueError(
                 f"{target} has no run beside it (no {RUN_CONFIG}): say what to score it on "
@@ -181,13 +182,13 @@ def load_trained_model(preset=None, method=None, model_path=None):
 
     import keras_mlrnn.models as models
     from keras_mlrnn.presets import is_preset_dir, load_preset
-    from keras_mlrnn.run_dir import MODEL_FILE
+    from keras_mlrnn.run_dir import RunDirectory
 
     if (preset is None) == (model_path is None):
         raise ValueError("Give exactly one of --preset and --model.")
     if model_path is not None:
         if os.path.isdir(model_path):
-            model_path = os.path.join(model_path, MODEL_FILE)
+            model_path = RunDirectory(model_path).model_path
         if not os.path.isfile(model_path):
             raise FileNotFoundError(f"No model file at {model_path}.")
         return keras.saving.load_model(model_path, compile=False)

@@ -32,7 +32,8 @@ import numpy as np
 from keras_mlrnn import runs
 from keras_mlrnn.metrics import REPORT_KEYS
 from keras_mlrnn.models import get_model_class
-from keras_mlrnn.models.base import TrainedInStages
+from keras_mlrnn.models.stages import TrainedInStages
+from keras_mlrnn.run_dir import RunDirectory
 
 ABLATIONS = (
     "order-free-rnn:use_attention=false",
@@ -68,15 +69,12 @@ def _run_dir_name(spec):
 
 
 def _train_one(run_dir, spec, seed, options, command=None):
-    metrics_path = os.path.join(run_dir, runs.METRICS)
-    if os.path.isfile(metrics_path):
-        with open(metrics_path) as f:
-            result = json.load(f)
-        if result.get("finished"):
-            return result
+    run = RunDirectory(run_dir)
+    if run.is_finished():
+        return run.read_metrics()
     name, spec_args = parse_spec(spec)
     model_args = {**(options.pop("model_args", None) or {}), **spec_args}  # the spec wins
-    resume = os.path.isfile(os.path.join(run_dir, runs.RUN_CONFIG))
+    resume = os.path.isfile(run.config_path)
     if not issubclass(get_model_class(name), TrainedInStages):
         options.pop("warmup_epochs", None)  # a warm-up only for methods trained in stages
     return runs.train(
@@ -182,7 +180,7 @@ def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
         for seed in seeds:
             run_dir = os.path.join(out_dir, _run_dir_name(spec), f"seed{seed}")
             results.append(_train_one(run_dir, spec, seed, dict(options), command))
-        model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
+        model = keras.saving.load_model(RunDirectory(run_dir).model_path)
         summary[spec] = {
             "seeds": list(seeds),
             "metrics": _aggregate(results),

@@ -4,16 +4,22 @@ A run directory written by `keras_mlrnn.runs.train` holds `run_config.json`
 (every option of `DEFAULTS`, as used), `metrics.json`, `history.csv`,
 `checkpoints/`, `model.keras` and `training_curves.png`.
 
+`RunDirectory` is the one place that spells those paths and reads and
+writes them; train, evaluate, predict and compare all go through it.
+
 Example:
 ```python
-from keras_mlrnn.run_dir import DEFAULTS, read_config
-DEFAULTS["epochs"]          # 10
-# read_config("runs/br")    # the options a run was trained with, or None
+from keras_mlrnn.run_dir import DEFAULTS, RunDirectory
+DEFAULTS["epochs"]                  # 10
+run = RunDirectory("runs/br")
+run.model_path                      # 'runs/br/model.keras'
+run.read_config()                   # the options it was trained with, or None
 ```
 """
 
 import json
 import os
+import shutil
 
 RUN_CONFIG = "run_config.json"
 METRICS = "metrics.json"
@@ -54,14 +60,149 @@ DEFAULTS = {
 }
 
 
-def read_config(run_dir):
-    """The options saved in `run_dir/run_config.json` over `DEFAULTS`, or None if there is none."""
-    path = os.path.join(run_dir, RUN_CONFIG)
+def _read_json(path):
+    """A JSON file's contents, None if it is missing; a ValueError naming it if it is broken."""
     if not os.path.isfile(path):
         return None
     try:
         with open(path) as f:
-            saved = json.load(f)
+            return json.load(f)
     except json.JSONDecodeError as e:
         raise ValueError(f"{path} is not valid JSON: {e}") from None
-    return {**DEFAULTS, **saved}
+
+
+def _write_json(path, value):
+    """Writes `value` to `path` through a `.partial` file, so a kill leaves the old one whole."""
+    with open(path + ".partial", "w") as f:
+        json.dump(value, f, indent=2)
+    os.replace(path + ".partial", path)
+
+
+class RunDirectory:
+    """One training run's folder: the paths of its files, its options, its results.
+
+    Args:
+        path: str. The run directory (need not exist yet).
+    """
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __repr__(self):
+        return f"RunDirectory({self.path!r})"
+
+    def _join(self, name):
+        return os.path.join(self.path, name)
+
+    @property
+    def config_path(self):
+        return self._join(RUN_CONFIG)
+
+    @property
+    def metrics_path(self):
+        return self._join(METRICS)
+
+    @property
+    def history_path(self):
+        return self._join(HISTORY)
+
+    @property
+    def model_path(self):
+        return self._join(MODEL_FILE)
+
+    @property
+    def checkpoints(self):
+        return self._join(CHECKPOINTS)
+
+    @property
+    def report_path(self):
+        """`metrics.md`: the test tables as Markdown."""
+        return self._join("metrics.md")
+
+    @property
+    def curves_path(self):
+        return self._join("training_curves.png")
+
+    @property
+    def features(self):
+        """The default feature-cache folder of the run."""
+        return self._join("features")
+
+    # ------------------------------------------------------------ config
+    def read_config(self):
+        """The saved options over `DEFAULTS`, or None if the run has no `run_config.json`."""
+        saved = _read_json(self.config_path)
+        return None if saved is None else {**DEFAULTS, **saved}
+
+    def write_config(self, config):
+        """Saves the run's options (`run_config.json`)."""
+        _write_json(self.config_path, config)
+
+    # ----------------------------------------------------------- results
+    def read_metrics(self):
+        """`metrics.json` (the test reports), or None before the run finished."""
+        return _read_json(self.metrics_path)
+
+    def write_metrics(self, result):
+        """Saves the test reports (`metrics.json`)."""
+        _write_json(self.metrics_path, result)
+
+    def is_finished(self):
+        """Whether the run wrote its final `metrics.json`."""
+        metrics = self.read_metrics()
+        return bool(metrics and metrics.get("finished"))
+
+    def has_trained(self):
+        """Whether the folder holds anything training produced (a checkpoint or a model)."""
+        checkpoints = self.checkpoints
+        trained = os.path.isdir(checkpoints) and bool(os.listdir(checkpoints))
+        return trained or os.path.isfile(self.model_path)
+
+    def history(self):
+        """The per-epoch rows of `history.csv` as a numpy structured array, or None."""
+        import numpy as np
+
+        path = self.history_path
+        if not os.path.isfile(path) or os.path.getsize(path) == 0:
+            return None
+        return np.atleast_1d(np.genfromtxt(path, delimiter=",", names=True))
+
+    def best_logged(self, key):
+        """The largest value of `key` in the history, or None if there is none yet."""
+        rows = self.history()
+        if rows is None or key not in (rows.dtype.names or ()) or not rows.size:
+            return None
+        return float(rows[key].max())
+
+    # ------------------------------------------------------------ create
+    def prepare(self, overwrite=False, resume=False):
+        """The saved options on `resume`; else an empty folder for a new run (returns None).
+
+        A folder that never trained (no checkpoint, no model: e.g. it
+        failed on bad data) is replaced without `overwrite`; a trained one
+        only with it; a folder that is no run directory never.
+        """
+        if resume:
+            saved = self.read_config()
+            if saved is None:
+                raise FileNotFoundError(f"Cannot resume: {self.path} holds no {RUN_CONFIG}.")
+            return saved
+        if os.path.isdir(self.path) and os.listdir(self.path):
+            if not os.path.isfile(self.config_path):
+                raise FileExistsError(
+                    f"{self.path} exists and is not a keras-mlrnn run directory; choose "
+                    "another --run-dir (nothing there is touched)."
+                )
+            if not overwrite and self.has_trained():
+                raise FileExistsError(
+                    f"{self.path} already holds a run. Pass --resume to continue it or "
+                    "--overwrite to replace it."
+                )
+            shutil.rmtree(self.path)
+        os.makedirs(self.path, exist_ok=True)
+        return None
+
+
+def read_config(run_dir):
+    """The options saved in `run_dir/run_config.json` over `DEFAULTS`, or None if there is none."""
+    return RunDirectory(run_dir).read_config()

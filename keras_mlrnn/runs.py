@@ -1,6 +1,6 @@
 """Training runs: one directory per run, resumable, with every artefact a user wants.
 
-A run directory holds:
+A run directory (`keras_mlrnn.run_dir.RunDirectory`) holds:
 - `run_config.json`: the arguments and the command that started the run;
 - `checkpoints/`: Keras `BackupAndRestore` state (weights, optimizer, epoch),
   written each epoch, so `train(..., resume=True)` continues a killed run;
@@ -10,6 +10,12 @@ A run directory holds:
   rules (threshold 0.5, top-3, the method's own `predict_sets`);
 - `training_curves.png`.
 
+`train` reads as its phases: prepare (the run directory and its options),
+data (the splits, their files checked), build (the model, its heads at the
+label prior), inputs (image pipelines or cached features), fit (one `fit`
+per training stage), finalize (the best epoch's model, tuned on val) and
+report (test tables, preset, curves).
+
 Example:
 ```python
 from keras_mlrnn.runs import train
@@ -18,29 +24,36 @@ report = train("runs/demo", model="binary-relevance", epochs=1, train_size=256)
 """
 
 import contextlib
-import json
 import os
-import shutil
 import sys
 import time
 
 import keras
-import numpy as np
 
 from keras_mlrnn.data.splits import concatenate, load_splits
 from keras_mlrnn.distribute import data_parallel
-from keras_mlrnn.metrics import format_report, multilabel_report
+from keras_mlrnn.evaluation import (  # noqa: F401 (re-exported: the run's scoring)
+    evaluate_model,
+    label_frequency_map,
+    multi_crop_scores,
+)
+from keras_mlrnn.metrics import format_report
 from keras_mlrnn.models import get_model_class
-from keras_mlrnn.models.base import TrainedInStages
+from keras_mlrnn.models.stages import TrainedInStages
 from keras_mlrnn.run_dir import (  # noqa: F401 (DEFAULTS, METRICS, RUN_CONFIG re-exported)
-    CHECKPOINTS,
     DEFAULTS,
-    HISTORY,
     METRICS,
-    MODEL_FILE,
     RUN_CONFIG,
+    RunDirectory,
     read_config,
 )
+from keras_mlrnn.training_callbacks import (  # noqa: F401 (re-exported)
+    NonFiniteLossError,
+    StopOnNonFiniteLoss,
+    run_callbacks,
+)
+
+HEAD_INITS = ("prior", "random")
 
 
 def load_data(config):
@@ -56,42 +69,7 @@ def load_data(config):
     )
 
 
-def _has_trained(run_dir):
-    """Whether a run directory holds anything training produced (a checkpoint or a model)."""
-    checkpoints = os.path.join(run_dir, CHECKPOINTS)
-    trained = os.path.isdir(checkpoints) and bool(os.listdir(checkpoints))
-    return trained or os.path.isfile(os.path.join(run_dir, MODEL_FILE))
-
-
-def _prepare_run_dir(run_dir, overwrite, resume):
-    """The saved config on resume; else an empty run directory (None).
-
-    A run that never trained (no checkpoint, no model: e.g. it failed on
-    bad data) is replaced without `overwrite`; a trained one only with it.
-    """
-    config_path = os.path.join(run_dir, RUN_CONFIG)
-    if resume:
-        saved = read_config(run_dir)
-        if saved is None:
-            raise FileNotFoundError(f"Cannot resume: {run_dir} holds no {RUN_CONFIG}.")
-        return saved
-    if os.path.isdir(run_dir) and os.listdir(run_dir):
-        if not os.path.isfile(config_path):
-            raise FileExistsError(
-                f"{run_dir} exists and is not a keras-mlrnn run directory; choose another "
-                "--run-dir (nothing there is touched)."
-            )
-        if not overwrite and _has_trained(run_dir):
-            raise FileExistsError(
-                f"{run_dir} already holds a run. Pass --resume to continue it or "
-                "--overwrite to replace it."
-            )
-        shutil.rmtree(run_dir)
-    os.makedirs(run_dir, exist_ok=True)
-    return None
-
-
-def _resumed_config(run_dir, saved, options):
+def _resumed_config(run, saved, options):
     """The saved options of a resumed run, with a larger `epochs` taken from `options`.
 
     Resuming continues the same run: any other option that differs from
@@ -102,112 +80,28 @@ def _resumed_config(run_dir, saved, options):
     if differ:
         listed = ", ".join(f"{k} (saved {a!r}, given {b!r})" for k, (a, b) in differ.items())
         raise ValueError(
-            f"--resume {run_dir}: options differ from its {RUN_CONFIG}: {listed}. A resumed run "
+            f"--resume {run.path}: options differ from its {RUN_CONFIG}: {listed}. A resumed run "
             "keeps its options (only --epochs may grow); start a new run for other ones."
         )
     epochs = given.get("epochs", saved["epochs"])
     if epochs < saved["epochs"]:
         raise ValueError(
-            f"--resume {run_dir}: --epochs {epochs} is fewer than the run's {saved['epochs']}."
+            f"--resume {run.path}: --epochs {epochs} is fewer than the run's {saved['epochs']}."
         )
     if epochs != saved["epochs"]:
-        print(f"Resuming {run_dir}: training on to {epochs} epochs (was {saved['epochs']}).")
+        print(f"Resuming {run.path}: training on to {epochs} epochs (was {saved['epochs']}).")
         saved["epochs"] = epochs
-        with open(os.path.join(run_dir, RUN_CONFIG), "w") as f:
-            json.dump(saved, f, indent=2)
+        run.write_config(saved)
     return saved
 
 
-def evaluate_model(model, split, top_k=3, batch_size=128, ten_crop=None, data=None):
-    """Reports of a model on a `DataSplit` under threshold 0.5, top-k and its `predict_sets`.
-
-    Args:
-        model: a trained `MultiLabelModel`.
-        split: `DataSplit`.
-        top_k: int. The k of the top-k rule. Defaults to 3.
-        batch_size: int. Defaults to 128.
-        ten_crop: None, or a list of image sides larger than `model.image_size`:
-            the papers' multi-crop evaluation. Each image is decoded at each
-            side, scored on its 4 corner and centre crops, each mirrored
-            (`keras_mlrnn.tta.ten_crop_scores`), and the scores averaged over
-            crops and sides; two more reports, "10-crop, threshold 0.5" and
-            "10-crop, top-k", use them. Needs a split of image files.
-        data: None, or what to feed the model in place of the split's images
-            (e.g. its cached backbone features,
-            `keras_mlrnn.feature_cache.FeatureCache.batches`), in the
-            split's order.
-
-    Returns:
-        dict: report name -> `multilabel_report` dict.
-    """
-    data = split.dataset(model.image_size, batch_size) if data is None else data
-    scores, sets = model.predict_scores_and_sets(data)  # one pass (a beam search runs once)
-    labels, mask = split.labels, split.mask
-    reports = {
-        "threshold 0.5": multilabel_report(labels, scores, threshold=0.5, mask=mask),
-        f"top-{top_k}": multilabel_report(labels, scores, top_k=top_k, threshold=0.0, mask=mask),
-        "predict_sets": multilabel_report(labels, scores, sets=sets, mask=mask),
-    }
-    if ten_crop:
-        crops = multi_crop_scores(model, split, ten_crop, batch_size)
-        reports["10-crop, threshold 0.5"] = multilabel_report(labels, crops, mask=mask)
-        reports[f"10-crop, top-{top_k}"] = multilabel_report(
-            labels, crops, top_k=top_k, threshold=0.0, mask=mask
-        )
-    return reports
-
-
-def multi_crop_scores(model, split, sides, batch_size=128):
-    """Scores `(N, C)` averaged over 10 crops of each image at each side in `sides`."""
-    from keras_mlrnn.tta import ten_crop_scores
-
-    if split.files is None:
-        raise ValueError(
-            "10-crop evaluation decodes the image files again at a larger size; this split "
-            "holds in-memory images (scenes). Use a data set of image files."
-        )
-    for side in sides:
-        if int(side) <= model.image_size:
-            raise ValueError(
-                f"10-crop sides must exceed the model's image size {model.image_size}; got {side}."
-            )
-    total = 0.0
-    for side in sides:
-        data = split.files.dataset(int(side), batch_size)
-        total = total + np.concatenate(
-            [ten_crop_scores(model, batch[0], batch_size) for batch in data.as_numpy_iterator()]
-        )
-    return total / len(sides)
-
-
-def label_frequency_map(train_labels, test_labels):
-    """mAP of the constant predictor that scores each class by its training frequency."""
-    scores = np.broadcast_to(train_labels.mean(0), test_labels.shape)
-    return multilabel_report(test_labels, scores)["mAP"]
-
-
-def _read_history(history_csv):
-    """Rows of a CSVLogger file as a structured array, or None if it has none yet."""
-    if not os.path.isfile(history_csv) or os.path.getsize(history_csv) == 0:
-        return None
-    return np.atleast_1d(np.genfromtxt(history_csv, delimiter=",", names=True))
-
-
-def _best_logged(history_csv, key):
-    """Largest value of `key` in a CSVLogger file, or None if there is none yet."""
-    rows = _read_history(history_csv)
-    if rows is None or key not in (rows.dtype.names or ()) or not rows.size:
-        return None
-    return float(np.max(rows[key]))
-
-
-def _save_curves(history_csv, path):
+def _save_curves(run):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = _read_history(history_csv)
+    rows = run.history()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for key in ("loss", "val_loss"):
         if key in rows.dtype.names:
@@ -219,43 +113,8 @@ def _save_curves(history_csv, path):
         ax.set_xlabel("epoch")
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(run.curves_path, dpi=80)
     plt.close(fig)
-
-
-class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN or Inf loss; the message names the epoch and step."""
-
-
-class StopOnNonFiniteLoss(keras.callbacks.Callback):
-    """Stops `fit` at the first NaN / Inf loss by raising `NonFiniteLossError`.
-
-    Raising (rather than setting `stop_training`) ends `fit` before any later
-    callback can checkpoint the broken weights: `BackupAndRestore` keeps the
-    last good state. Put it first in the callback list.
-    """
-
-    def __init__(self, checkpoint_dir=None):
-        super().__init__()
-        self.checkpoint_dir = checkpoint_dir
-        self.epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not np.isfinite(float(loss)):
-            kept = (
-                f" The last good checkpoint is kept in {self.checkpoint_dir}; resume with "
-                "--resume (e.g. after lowering the learning rate)."
-                if self.checkpoint_dir
-                else ""
-            )
-            raise NonFiniteLossError(
-                f"The training loss became {float(loss)} at epoch {self.epoch + 1}, "
-                f"step {batch + 1}.{kept}"
-            )
 
 
 def training_phases(model, epochs, warmup_epochs=None):
@@ -318,15 +177,157 @@ def _save_preset(model, config, result, test_split, test_inputs):
     presets.update_metadata(directory, reports=reports)
 
 
-def _feature_cache(config, run_dir, model):
-    """The run's `FeatureCache` (None unless `cache_features`): `run_dir/features` or a path."""
+def _feature_cache(config, run, model):
+    """The run's `FeatureCache` (None unless `cache_features`): `run.features` or a path."""
     where = config.get("cache_features")
     if not where:
         return None
     from keras_mlrnn.feature_cache import FeatureCache
 
-    directory = os.path.join(run_dir, "features") if where is True else str(where)
+    directory = run.features if where is True else str(where)
     return FeatureCache(directory, model, batch_size=config["batch_size"])
+
+
+# ---------------------------------------------------------------- phases
+def _prepare(run, overwrite, resume, options, command):
+    """Phase 1: the run directory and the run's options (saved, or written now)."""
+    unknown = set(options) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"Unknown training options {sorted(unknown)}; known: {sorted(DEFAULTS)}.")
+    if options.get("head_init") not in (None, *HEAD_INITS):
+        raise ValueError(f"head_init must be 'prior' or 'random'; got {options['head_init']!r}.")
+    saved = run.prepare(overwrite, resume)
+    if saved is not None:
+        return _resumed_config(run, saved, options)
+    config = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    model_args = config.get("model_args") or {}
+    if config.get("cache_features") and "backbone_trainable" not in model_args:
+        # Cached features are those of a fixed backbone: freeze it.
+        config["model_args"] = {**model_args, "backbone_trainable": False}
+        print("cache_features: the backbone is frozen (backbone_trainable=False).")
+    config["command"] = command or " ".join(["keras-mlrnn"] + sys.argv[1:])
+    config["backend"] = keras.backend.backend()
+    run.write_config(config)
+    return config
+
+
+def _checked_splits(config):
+    """Phase 2: the run's splits, every image file checked (bad files named before training)."""
+    splits = load_data(config)
+    for split in splits.values():
+        if split.files is not None:
+            split.files.check_images()
+    return splits
+
+
+def _build_model(config, fit_split):
+    """Phase 3: the model, adapted to the training labels, its heads at their prior."""
+    model = get_model_class(config["model"])(
+        num_classes=fit_split.labels.shape[1],
+        backbone=config["backbone"],
+        backbone_weights=config.get("backbone_weights"),
+        image_size=config["image_size"],
+        class_names=fit_split.class_names,
+        **(config.get("model_args") or {}),
+    )
+    model.adapt(fit_split.labels)
+    if config.get("head_init", "prior") == "prior":
+        model.initialize_heads(fit_split.labels)
+    return model
+
+
+def _inputs(config, run, model, splits, fit_split):
+    """Phase 4: `{"train", "val", "test"}` inputs (image pipelines or cached features).
+
+    Returns:
+        (inputs, cache_seconds): cache_seconds is None without a feature cache.
+    """
+    size, batch, seed = config["image_size"], config["batch_size"], config["seed"]
+    fit_names = ("train", "val") if config.get("train_on_val") else ("train",)
+    cache = _feature_cache(config, run, model)
+    if cache is None:
+        inputs = {"train": fit_split.dataset(size, batch, shuffle=True, augment=True, seed=seed)}
+        inputs.update({name: splits[name].dataset(size, batch) for name in ("val", "test")})
+        return inputs, None
+    started = time.time()
+    inputs = {
+        "train": cache.batches(tuple(splits[n] for n in fit_names), fit_names, batch, True, seed)
+    }
+    inputs.update({name: cache.batches(splits[name], name, batch) for name in ("val", "test")})
+    return inputs, round(time.time() - started, 1)
+
+
+def _fit_split(config, splits):
+    """What `fit` trains on: the train split, or train + val with `train_on_val`."""
+    if config.get("train_on_val"):
+        return concatenate(splits["train"], splits["val"])
+    return splits["train"]
+
+
+def _fit(model, config, run, inputs, splits, verbose):
+    """Phase 5: one `fit` per training stage; returns the phases and the seconds they took."""
+    phases = training_phases(model, config["epochs"], config.get("warmup_epochs"))
+    optimizer = keras.optimizers.Adam(config["learning_rate"], clipnorm=config.get("clipnorm"))
+    model.compile(optimizer=optimizer)
+    callbacks = run_callbacks(run, config)
+    start = time.time()
+    try:
+        for stage, until_epoch in phases:
+            if stage is not None:
+                model.set_stage(stage)
+            # After a phase, or on --resume, BackupAndRestore starts the next
+            # fit at the checkpoint's epoch (a phase already done runs no epoch).
+            model.fit(
+                inputs["train"],
+                validation_data=inputs["val"],
+                epochs=until_epoch,
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+    except Exception as error:
+        _name_unreadable_images(error, splits)
+        raise
+    return phases, time.time() - start
+
+
+def _finalize(run, phases, inputs, val_split):
+    """Phase 6: the best epoch's model, in the run's last stage, tuned on val (and saved so)."""
+    if not os.path.isfile(run.model_path):
+        raise RuntimeError(f"Training produced no model: {run.model_path} was never written.")
+    best = keras.saving.load_model(run.model_path)
+    changed = False
+    if phases[-1][0] is not None and best.stage != phases[-1][0]:
+        best.set_stage(phases[-1][0])  # the best epoch fell in the warm-up
+        changed = True
+    tuning = best.tune(inputs["val"], val_split.labels)
+    if tuning is not None or changed:
+        best.save(run.model_path)  # keep the tuned decision parameters
+    return best, tuning
+
+
+def _report(run, config, best, tuning, splits, fit_split, inputs, seconds):
+    """Phase 7: the test tables (metrics.json / .md), the preset if asked, the curves."""
+    test_split = splits["test"]
+    reports = evaluate_model(best, test_split, top_k=config["top_k"], data=inputs["test"])
+    result = {
+        "model": config["model"],
+        "dataset": config["dataset"],
+        "split": "test",
+        "num_test_images": int(len(test_split.labels)),
+        "train_seconds": round(seconds["train"], 1),
+        "feature_cache_seconds": seconds["cache"],
+        "label_frequency_mAP": label_frequency_map(fit_split.labels, test_split.labels),
+        "validation_tuning": tuning,
+        "reports": reports,
+        "finished": True,
+    }
+    run.write_metrics(result)
+    if config.get("save_preset"):
+        _save_preset(best, config, result, test_split, inputs["test"])
+    with open(run.report_path, "w") as f:
+        f.write(format_report(reports, title=config["model"]) + "\n")
+    _save_curves(run)
+    return result
 
 
 def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, **options):
@@ -384,148 +385,17 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
     Returns:
         dict: the contents of `metrics.json`.
     """
-    unknown = set(options) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"Unknown training options {sorted(unknown)}; known: {sorted(DEFAULTS)}.")
-    if options.get("head_init") not in (None, "prior", "random"):
-        raise ValueError(f"head_init must be 'prior' or 'random'; got {options['head_init']!r}.")
-    saved = _prepare_run_dir(run_dir, overwrite, resume)
-    if saved is not None:
-        config = _resumed_config(run_dir, saved, options)
-    else:
-        config = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
-        model_args = config.get("model_args") or {}
-        if config.get("cache_features") and "backbone_trainable" not in model_args:
-            # Cached features are those of a fixed backbone: freeze it.
-            config["model_args"] = {**model_args, "backbone_trainable": False}
-            print("cache_features: the backbone is frozen (backbone_trainable=False).")
-        config["command"] = command or " ".join(["keras-mlrnn"] + sys.argv[1:])
-        config["backend"] = keras.backend.backend()
-        with open(os.path.join(run_dir, RUN_CONFIG), "w") as f:
-            json.dump(config, f, indent=2)
-
+    run = RunDirectory(run_dir)
+    config = _prepare(run, overwrite, resume, options, command)
     keras.utils.set_random_seed(config["seed"])
-    splits = load_data(config)
-    for name, split in splits.items():  # bad files are named now, not after training
-        if split.files is not None:
-            split.files.check_images()
-    train_split, val_split, test_split = splits["train"], splits["val"], splits["test"]
-    size, batch = config["image_size"], config["batch_size"]
-    model_path = os.path.join(run_dir, MODEL_FILE)
-    history_path = os.path.join(run_dir, HISTORY)
-    checkpoint_dir = os.path.join(run_dir, CHECKPOINTS)
-    callbacks = [
-        StopOnNonFiniteLoss(checkpoint_dir),  # first: raises before anything saves NaNs
-        keras.callbacks.BackupAndRestore(
-            checkpoint_dir,
-            save_freq=config.get("checkpoint_steps") or "epoch",
-            delete_checkpoint=False,
-            # A kill during a save leaves a broken file: keep the previous one too.
-            double_checkpoint=True,
-        ),
-        keras.callbacks.CSVLogger(history_path, append=True),
-        keras.callbacks.ModelCheckpoint(
-            model_path,
-            monitor="val_mAP",
-            mode="max",
-            # Trained on val too, val scores seen data: keep the last epoch.
-            save_best_only=not config.get("train_on_val"),
-            # A resumed run keeps the best model of its earlier epochs.
-            initial_value_threshold=_best_logged(history_path, "val_mAP"),
-        ),
-    ]
-    if config.get("early_stopping"):
-        if config.get("train_on_val"):
-            raise ValueError("early_stopping needs an unseen val split; train_on_val trains on it.")
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_mAP", mode="max", patience=int(config["early_stopping"])
-            )
-        )
+    splits = _checked_splits(config)
     distribute = config.get("distribute")
     scope = data_parallel(distribute) if distribute else contextlib.nullcontext()
-    cache_seconds = None
+    fit_split = _fit_split(config, splits)
     with scope:  # models are built, compiled and fit under the distribution
-        model = get_model_class(config["model"])(
-            num_classes=train_split.labels.shape[1],
-            backbone=config["backbone"],
-            backbone_weights=config.get("backbone_weights"),
-            image_size=size,
-            class_names=train_split.class_names,
-            **(config.get("model_args") or {}),
-        )
-        fit_names = ("train", "val") if config.get("train_on_val") else ("train",)
-        fit_split = train_split
-        if config.get("train_on_val"):
-            fit_split = concatenate(train_split, val_split)
-        cache = _feature_cache(config, run_dir, model)
-        if cache is None:
-            train_ds = fit_split.dataset(
-                size, batch, shuffle=True, augment=True, seed=config["seed"]
-            )
-            inputs = {name: splits[name].dataset(size, batch) for name in ("val", "test")}
-        else:
-            started = time.time()
-            train_ds = cache.batches(
-                tuple(splits[n] for n in fit_names), fit_names, batch, True, config["seed"]
-            )
-            inputs = {name: cache.batches(splits[name], name, batch) for name in ("val", "test")}
-            cache_seconds = round(time.time() - started, 1)
-        val_ds = inputs["val"]
-        start = time.time()
-        model.adapt(fit_split.labels)
-        if config.get("head_init", "prior") == "prior":
-            model.initialize_heads(fit_split.labels)
-        phases = training_phases(model, config["epochs"], config.get("warmup_epochs"))
-        optimizer = keras.optimizers.Adam(config["learning_rate"], clipnorm=config.get("clipnorm"))
-        model.compile(optimizer=optimizer)
-        try:
-            for stage, until_epoch in phases:
-                if stage is not None:
-                    model.set_stage(stage)
-                # After a phase, or on --resume, BackupAndRestore starts the
-                # next fit at the checkpoint's epoch (a phase already done runs
-                # no epoch).
-                model.fit(
-                    train_ds,
-                    validation_data=val_ds,
-                    epochs=until_epoch,
-                    callbacks=callbacks,
-                    verbose=verbose,
-                )
-        except Exception as error:
-            _name_unreadable_images(error, splits)
-            raise
-    train_seconds = time.time() - start
-    if not os.path.isfile(model_path):
-        raise RuntimeError(f"Training produced no model: {model_path} was never written.")
-
-    best = keras.saving.load_model(model_path)
-    changed = False
-    if phases[-1][0] is not None and best.stage != phases[-1][0]:
-        best.set_stage(phases[-1][0])  # the best epoch fell in the warm-up
-        changed = True
-    tuning = best.tune(val_ds, val_split.labels)
-    if tuning is not None or changed:
-        best.save(model_path)  # keep the tuned decision parameters
-    reports = evaluate_model(best, test_split, top_k=config["top_k"], data=inputs["test"])
-    result = {
-        "model": config["model"],
-        "dataset": config["dataset"],
-        "split": "test",
-        "num_test_images": int(len(test_split.labels)),
-        "train_seconds": round(train_seconds, 1),
-        "feature_cache_seconds": cache_seconds,
-        "label_frequency_mAP": label_frequency_map(fit_split.labels, test_split.labels),
-        "validation_tuning": tuning,
-        "reports": reports,
-        "finished": True,
-    }
-    with open(os.path.join(run_dir, METRICS), "w") as f:
-        json.dump(result, f, indent=2)
-    if config.get("save_preset"):
-        _save_preset(best, config, result, test_split, inputs["test"])
-    with open(os.path.join(run_dir, "metrics.md"), "w") as f:
-        f.write(format_report(reports, title=config["model"]) + "\n")
-    _save_curves(os.path.join(run_dir, HISTORY), os.path.join(run_dir, "training_curves.png"))
-    return result
+        model = _build_model(config, fit_split)
+        inputs, cache_seconds = _inputs(config, run, model, splits, fit_split)
+        phases, train_seconds = _fit(model, config, run, inputs, splits, verbose)
+    best, tuning = _finalize(run, phases, inputs, splits["val"])
+    seconds = {"train": train_seconds, "cache": cache_seconds}
+    return _report(run, config, best, tuning, splits, fit_split, inputs, seconds)

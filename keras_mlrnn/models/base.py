@@ -39,97 +39,10 @@ from keras import ops
 from keras_mlrnn import backbones
 from keras_mlrnn.data import checks
 from keras_mlrnn.metrics import MeanAveragePrecision, MultiLabelF1
+from keras_mlrnn.models.batched_method import BatchedMethod, Unsaved
 from keras_mlrnn.models.decision import decide_sets
+from keras_mlrnn.models.replicas import per_replica_loss
 from keras_mlrnn.models.trained_backbone import copy_trained_backbone, is_trained_model
-
-
-class _Unsaved:
-    """Holds an object without Keras tracking it as a sublayer."""
-
-    def __init__(self, value):
-        self.value = value
-
-
-class _BatchedMethod(keras.Model):
-    """Wraps one of a model's per-batch methods so `predict()` runs it, compiled."""
-
-    def __init__(self, model, method):
-        super().__init__(name=f"{model.name}_{method}", dtype=model.dtype_policy)
-        self.inner = model
-        self.method = method
-
-    def build(self, input_shape=None):
-        if not self.inner.built:
-            self.inner.build()
-        self.built = True
-
-    def call(self, images):
-        return getattr(self.inner, self.method)(images)
-
-
-def _per_replica(loss):
-    """Divides a global-batch loss by the replicas of a TensorFlow strategy.
-
-    Under `tf.distribute`, each replica's gradients are summed, so each
-    replica's loss must be its share (Keras does the same for its own losses;
-    JAX's DataParallel computes the global loss once and needs nothing).
-    """
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        if replicas > 1:
-            loss = loss / float(replicas)
-    return loss
-
-
-# Training stages of the methods trained in two steps (OrderFreeRNN, MultiOrderRNN):
-# "features" trains the CNN and its confidence head only, "recurrent" the RNN on a
-# fixed CNN, "joint" both at once.
-STAGES = ("joint", "features", "recurrent")
-
-
-def check_stage(stage):
-    """Returns `stage`, or raises a ValueError naming the known stages."""
-    if stage not in STAGES:
-        raise ValueError(f"Unknown stage {stage!r}; expected one of {STAGES}.")
-    return stage
-
-
-class TrainedInStages:
-    """Mixin of the methods trained in stages: `stage` (one of `STAGES`) and `set_stage`.
-
-    The method has a confidence head (logits `(B, C)`) and a
-    `confidence_loss_weight`. `keras_mlrnn.runs.train(warmup_epochs=N)`
-    accepts exactly these methods.
-    """
-
-    def set_stage(self, stage):
-        """Switches what `fit` trains: "joint", "features" or "recurrent"."""
-        self.stage = check_stage(stage)
-        self._reset_compiled()
-
-    def confidence_loss(self, y_true, logits, sample_weight=None):
-        """The confidence head's sigmoid BCE as the stage weighs it (scalar, float32).
-
-        Weight 1 in "features" (the stage's only loss, whatever
-        `confidence_loss_weight` is), `confidence_loss_weight` in "joint",
-        0 in "recurrent".
-        """
-        weight = {"features": 1.0, "joint": self.confidence_loss_weight, "recurrent": 0.0}
-        if not weight[self.stage]:
-            return 0.0
-        y_true = ops.cast(y_true, "float32")
-        bce = keras.losses.binary_crossentropy(y_true, logits, from_logits=True)
-        return weight[self.stage] * weighted_batch_mean(bce, sample_weight)
-
-
-def weighted_batch_mean(per_sample, sample_weight=None):
-    """Mean over the batch of `per_sample` (B,), weighted like Keras' losses (sum(w l) / B)."""
-    per_sample = ops.cast(per_sample, "float32")
-    if sample_weight is not None:
-        per_sample = per_sample * ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
-    return ops.mean(per_sample)
 
 
 class MultiLabelModel(keras.Model):
@@ -195,7 +108,7 @@ class MultiLabelModel(keras.Model):
         )
         if from_trained:  # a preset directory or .keras file: copy its backbone
             copy_trained_backbone(self.backbone, backbone_weights)
-        self._batched = _Unsaved({})
+        self._batched = Unsaved({})
 
     # ----------------------------------------------------------- subclass API
     def compute_outputs(self, images, targets=None, training=False):
@@ -454,7 +367,7 @@ class MultiLabelModel(keras.Model):
         total = self.compute_method_loss(y, y_pred, sample_weight)
         for extra in self.losses:  # weight regularisers and add_loss terms
             total = total + ops.cast(ops.sum(extra), "float32")
-        total = _per_replica(total)
+        total = per_replica_loss(total)
         if self._compile_loss is not None:  # Keras' own losses scale themselves
             total = total + ops.cast(
                 self._compile_loss(y, y_pred["scores"], sample_weight), "float32"
@@ -571,7 +484,7 @@ class MultiLabelModel(keras.Model):
         """
         runners = self._batched.value
         if method not in runners:
-            runners[method] = _BatchedMethod(self, method)
+            runners[method] = BatchedMethod(self, method)
         return runners[method].predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
 
     # -------------------------------------------------------- serialisation

@@ -6,8 +6,9 @@ from keras import layers, ops
 
 from keras_mlrnn.decoding import beam_search, path_to_multi_hot, tile_beams
 from keras_mlrnn.layers import LabelEmbedding
-from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
+from keras_mlrnn.models.base import MultiLabelModel
 from keras_mlrnn.models.decision import top_k_mask
+from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
 
 LABEL_ORDERS = ("frequency_first", "rare_first", "alphabetical")
 

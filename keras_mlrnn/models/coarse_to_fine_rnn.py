@@ -5,8 +5,9 @@ from keras import layers, ops
 
 from keras_mlrnn.layers import LabelEmbedding, SoftAttention
 from keras_mlrnn.losses import JointMaxMargin
-from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
+from keras_mlrnn.models.base import MultiLabelModel
 from keras_mlrnn.models.decision import decide_sets
+from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")

@@ -5,13 +5,10 @@ from keras import layers, ops
 
 from keras_mlrnn.layers import LabelEmbedding
 from keras_mlrnn.losses import MultiOrderLoss
-from keras_mlrnn.models.base import (
-    MultiLabelModel,
-    TrainedInStages,
-    check_stage,
-    weighted_batch_mean,
-)
+from keras_mlrnn.models.base import MultiLabelModel
 from keras_mlrnn.models.decision import decide_sets
+from keras_mlrnn.models.stages import TrainedInStages
+from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -35,10 +32,7 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
     paper's order is `set_stage("features")`, `fit`, `set_stage("recurrent")`
     (or "joint"), `fit`; `keras_mlrnn.runs.train(warmup_epochs=N)` does it
     in one run. Without the first stage the LSTM can start from an almost
-    constant `s^` (every class near 0.5) and learn the label prior only.
-    On small data the LSTM path is slow to leave that prior: on coco128
-    (84 photos, frozen MobileNetV2, 20 epochs of 6 steps) Adam at 1e-3 gave
-    15.0 test mAP and at 3e-3 34.2 (`benchmarks/RESULTS.md`).
+    constant `s^` and learn the label prior only.
 
     Args:
         num_classes: int. Number of labels C.
@@ -46,10 +40,7 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
         lstm_units: int. Defaults to 512.
         embedding_dim: int. Label-embedding size. Defaults to 256.
         threshold: float. Decision threshold of `predict_sets`. Defaults to 0.5.
-        confidence_loss_weight: float. Weight of the CNN head's BCE in stage
-            "joint" (stage "features" trains that BCE alone, unweighted).
-            Defaults to 1.0.
-        stage: str. "joint", "features" or "recurrent". Defaults to "joint".
+        confidence_loss_weight, stage: what `fit` trains (see `TrainedInStages`).
         **kwargs: `MultiLabelModel` arguments (`backbone`, `image_size`, ...).
 
     Example:
@@ -82,15 +73,13 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
         **kwargs,
     ):
         super().__init__(num_classes, **kwargs)
-        check_stage(stage)
+        self.init_stages(stage, confidence_loss_weight)
         if int(steps) < 1:
             raise ValueError(f"steps must be >= 1, got {steps}.")
         self.steps = int(steps)
         self.lstm_units = int(lstm_units)
         self.embedding_dim = int(embedding_dim)
         self.threshold = float(threshold)
-        self.confidence_loss_weight = float(confidence_loss_weight)
-        self.stage = stage
         policy = self.dtype_policy
         self.pool = layers.GlobalAveragePooling2D(dtype=policy, name="pool")
         self.confidence = layers.Dense(num_classes, dtype=policy, name="confidence")
@@ -166,8 +155,7 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
                 "lstm_units": self.lstm_units,
                 "embedding_dim": self.embedding_dim,
                 "threshold": self.threshold,
-                "confidence_loss_weight": self.confidence_loss_weight,
-                "stage": self.stage,
             }
         )
+        config.update(self.stage_config())
         return config

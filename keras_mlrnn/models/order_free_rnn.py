@@ -5,13 +5,10 @@ from keras import layers, ops
 
 from keras_mlrnn.decoding import beam_search, path_to_multi_hot, tile_beams
 from keras_mlrnn.layers import CandidatePoolMask, SoftAttention
-from keras_mlrnn.models.base import (
-    MultiLabelModel,
-    TrainedInStages,
-    check_stage,
-    weighted_batch_mean,
-)
+from keras_mlrnn.models.base import MultiLabelModel
 from keras_mlrnn.models.decision import tune_on_grid
+from keras_mlrnn.models.stages import TrainedInStages
+from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -55,10 +52,8 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
         max_length: int or None. Most labels per path and training steps;
             None until `adapt` sets the largest label count in training.
         stop_threshold: float. Path-probability floor. Defaults to 0.5.
-        confidence_loss_weight: float. Weight of `v_prob`'s BCE in stage
-            "joint" (stage "features" trains that BCE alone, unweighted).
-            Defaults to 1.0.
-        stage: str. "joint", "features" or "recurrent". Defaults to "joint".
+        confidence_loss_weight, stage: what `fit` trains (see `TrainedInStages`;
+            the confidence head is `v_prob`).
         **kwargs: `MultiLabelModel` arguments.
 
     Example:
@@ -98,7 +93,7 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
         **kwargs,
     ):
         super().__init__(num_classes, **kwargs)
-        check_stage(stage)
+        self.init_stages(stage, confidence_loss_weight)
         if not 0.0 < float(stop_threshold) <= 1.0:
             raise ValueError(f"stop_threshold must lie in (0, 1]; got {stop_threshold}.")
         self.attention_units = int(attention_units)
@@ -108,8 +103,6 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
         self.use_attention = bool(use_attention)
         self.beam_size = int(beam_size)
         self.max_length = None if max_length is None else int(max_length)
-        self.confidence_loss_weight = float(confidence_loss_weight)
-        self.stage = stage
         policy = self.dtype_policy
         self.pool = layers.GlobalAveragePooling2D(dtype=policy, name="pool")
         self.probability_head = layers.Dense(num_classes, dtype=policy, name="v_prob")
@@ -348,8 +341,7 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
                 "beam_size": self.beam_size,
                 "max_length": self.max_length,
                 "stop_threshold": float(keras.ops.convert_to_numpy(self.stop_threshold)),
-                "confidence_loss_weight": self.confidence_loss_weight,
-                "stage": self.stage,
             }
         )
+        config.update(self.stage_config())
         return config

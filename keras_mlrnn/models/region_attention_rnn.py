@@ -7,8 +7,9 @@ from keras import layers, ops
 from keras_mlrnn.layers import SpatialTransformer
 from keras_mlrnn.losses import region_constraints
 from keras_mlrnn.metrics import decide
-from keras_mlrnn.models.base import MultiLabelModel, weighted_batch_mean
+from keras_mlrnn.models.base import MultiLabelModel
 from keras_mlrnn.models.decision import decide_sets, tune_on_grid
+from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")

@@ -1,0 +1,62 @@
+"""Training in stages (OrderFreeRNN, MultiOrderRNN): the stages and the mixin that runs them."""
+
+import keras
+from keras import ops
+
+from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
+
+# Training stages of the methods trained in two steps (OrderFreeRNN, MultiOrderRNN):
+# "features" trains the CNN and its confidence head only, "recurrent" the RNN on a
+# fixed CNN, "joint" both at once.
+STAGES = ("joint", "features", "recurrent")
+
+
+def check_stage(stage):
+    """Returns `stage`, or raises a ValueError naming the known stages."""
+    if stage not in STAGES:
+        raise ValueError(f"Unknown stage {stage!r}; expected one of {STAGES}.")
+    return stage
+
+
+class TrainedInStages:
+    """Mixin of the methods trained in stages: `stage` (one of `STAGES`) and `set_stage`.
+
+    The method has a confidence head (logits `(B, C)`) and takes two
+    constructor arguments, stored by `init_stages` and saved by
+    `stage_config`:
+
+    - confidence_loss_weight: float. Weight of the confidence head's BCE in
+      stage "joint" (stage "features" trains that BCE alone, unweighted).
+      Defaults to 1.0.
+    - stage: str. "joint" (default), "features" or "recurrent".
+
+    `keras_mlrnn.runs.train(warmup_epochs=N)` accepts exactly these methods.
+    """
+
+    def init_stages(self, stage="joint", confidence_loss_weight=1.0):
+        """Checks and stores the two stage arguments (call it in `__init__`)."""
+        self.stage = check_stage(stage)
+        self.confidence_loss_weight = float(confidence_loss_weight)
+
+    def stage_config(self):
+        """The stage arguments for `get_config`."""
+        return {"confidence_loss_weight": self.confidence_loss_weight, "stage": self.stage}
+
+    def set_stage(self, stage):
+        """Switches what `fit` trains: "joint", "features" or "recurrent"."""
+        self.stage = check_stage(stage)
+        self._reset_compiled()
+
+    def confidence_loss(self, y_true, logits, sample_weight=None):
+        """The confidence head's sigmoid BCE as the stage weighs it (scalar, float32).
+
+        Weight 1 in "features" (the stage's only loss, whatever
+        `confidence_loss_weight` is), `confidence_loss_weight` in "joint",
+        0 in "recurrent".
+        """
+        weight = {"features": 1.0, "joint": self.confidence_loss_weight, "recurrent": 0.0}
+        if not weight[self.stage]:
+            return 0.0
+        y_true = ops.cast(y_true, "float32")
+        bce = keras.losses.binary_crossentropy(y_true, logits, from_logits=True)
+        return weight[self.stage] * weighted_batch_mean(bce, sample_weight)
