@@ -44,358 +44,67 @@ the machine at hand.
 import argparse
 import json
 import os
-import re
-import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import NamedTuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-
-def _peak_memory_bytes():
-    """Peak device memory of this process, or host peak RSS on CPU."""
-    import keras
-
-    backend = keras.backend.backend()
-    try:
-        if backend == "jax":
-            import jax
-
-            device = jax.devices()[0]
-            if device.platform != "cpu":
-                return int(device.memory_stats()["peak_bytes_in_use"])
-        elif backend == "tensorflow":
-            import tensorflow as tf
-
-            if tf.config.list_logical_devices("GPU"):
-                return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
-        elif backend == "torch":
-            import torch
-
-            if torch.cuda.is_available():
-                return int(torch.cuda.max_memory_allocated())
-    except (KeyError, RuntimeError, ValueError):
-        pass
-    import resource
-
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
-
-
-class _CompileCounter:
-    """Counts XLA backend compilations on JAX (None elsewhere): 0 after warm-up is the goal."""
-
-    def __init__(self):
-        import keras
-
-        self.count = None
-        if keras.backend.backend() == "jax":
-            import jax.monitoring
-
-            self.count = 0
-            jax.monitoring.register_event_duration_secs_listener(self._listen)
-
-    def _listen(self, event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
-            self.count += 1
-
-
-def synthetic_labels(num_images, num_classes, max_labels, seed=0):
-    """Multi-hot `(num_images, num_classes)`: each image gets 1..max_labels distinct labels,
-    and at least one image gets `max_labels` (so `adapt` sets `max_length = max_labels`)."""
-    import numpy as np
-
-    if not 1 <= max_labels <= num_classes:
-        raise ValueError(f"max_labels must lie in [1, {num_classes}]; got {max_labels}.")
-    rng = np.random.default_rng(seed)
-    counts = rng.integers(1, max_labels + 1, num_images)
-    counts[0] = max_labels
-    labels = np.zeros((num_images, num_classes), dtype="float32")
-    for row, count in zip(labels, counts):
-        row[rng.choice(num_classes, count, replace=False)] = 1.0
-    return labels
-
-
-def _build(method, num_images, args):
-    """The compiled model of `method` for these arguments, adapted to synthetic labels."""
-    import keras
-
-    from keras_mlrnn.models import MODELS
-
-    keras.config.set_dtype_policy(args.precision)
-    kwargs = dict(num_classes=args.num_classes, backbone=args.backbone, image_size=args.image_size)
-    if MODELS[method].uses_beam_search:
-        kwargs["beam_size"] = args.beam_size
-    model = MODELS[method](**kwargs)
-    model.compile(optimizer=keras.optimizers.SGD(1e-3), metrics=[], jit_compile=True)
-    labels = synthetic_labels(num_images, args.num_classes, args.max_labels)
-    model.adapt(labels)
-    return model, labels
-
-
-def _timed(run):
-    """Seconds `run()` takes; `run` must wait for the device (read its results back)."""
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
-
-
-def measure(method, batch, args):
-    """Measures one method at one batch size in this process; returns a dict.
-
-    `fit` and `predict_sets` each run `args.repeats` times over the same
-    `args.steps` batches (in order: no shuffling gather on the host); the
-    median run counts.
-    """
-    import keras
-    import numpy as np
-
-    model, labels = _build(method, batch * args.steps, args)
-    rng = np.random.default_rng(0)
-    shape = (batch * args.steps, args.image_size, args.image_size, 3)
-    images = rng.integers(0, 256, shape, dtype=np.uint8)
-    warm = batch * args.warmup
-    compiles = _CompileCounter()
-    model.fit(images[:warm], labels[:warm], batch_size=batch, epochs=1, verbose=0, shuffle=False)
-    model.predict_sets(images[:warm], batch_size=batch)
-    warm_compiles = compiles.count
-
-    def train():
-        model.fit(images, labels, batch_size=batch, epochs=1, verbose=0, shuffle=False)
-        # Reading a weight back waits for the last step, whatever fit returned.
-        keras.ops.convert_to_numpy(model.trainable_variables[-1])
-
-    def infer():
-        model.predict_sets(images, batch_size=batch)
-
-    train_seconds = [_timed(train) for _ in range(args.repeats)]
-    infer_seconds = [_timed(infer) for _ in range(args.repeats)]
-    return {
-        "method": method,
-        "batch": batch,
-        "train_images_per_s": len(images) / statistics.median(train_seconds),
-        "infer_images_per_s": len(images) / statistics.median(infer_seconds),
-        "train_seconds": train_seconds,
-        "infer_seconds": infer_seconds,
-        "peak_memory_bytes": _peak_memory_bytes(),
-        "backend": keras.backend.backend(),
-        "parameters": int(model.count_params()),
-        # XLA compilations during the timed steps (JAX only; None elsewhere).
-        "compiles_after_warmup": None if compiles.count is None else compiles.count - warm_compiles,
-    }
-
-
-def _values(variables):
-    """The arrays behind Keras variables: the state a jitted Keras step takes."""
-    return [v.value for v in variables]
-
-
-# Instructions of a compiled program that launch nothing: they name or regroup buffers.
-_NO_KERNEL = {"parameter", "constant", "tuple", "get-tuple-element", "bitcast"}
-_INSTRUCTION = re.compile(r"^\s*(?:ROOT\s+)?%?[\w.\-]+\s*=\s*.*?\s([a-z][a-z0-9\-]*)\(")
-
-
-def count_operations(hlo_text):
-    """Operations in the entry computation of optimised HLO text (`compiled.as_text()`).
-
-    Each counted instruction (a fusion, a library call such as a matmul or
-    a convolution, a copy, ...) runs as one kernel or call per execution;
-    parameters, constants, tuples and bitcasts launch nothing and are not
-    counted. A recurrent head made of many small steps shows up here as
-    many extra operations: the launch latency that FLOPs and bytes miss.
-    (Computations called from the entry, such as fusion bodies, are not
-    counted; XLA's GPU compiler may also group operations into CUDA
-    graphs, which this count does not see.)
-    """
-    lines = hlo_text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith("ENTRY")), None)
-    if start is None:
-        raise ValueError("no ENTRY computation in the HLO text.")
-    count = 0
-    for line in lines[start + 1 :]:
-        if line.startswith("}"):
-            break
-        match = _INSTRUCTION.match(line)
-        if match and match.group(1) not in _NO_KERNEL:
-            count += 1
-    return count
-
-
-def _compiled_cost(function, *args):
-    """XLA's estimates for `jax.jit(function)` compiled on `args` (never run)."""
-    import jax
-
-    compiled = jax.jit(function).lower(*args).compile()
-    cost = compiled.cost_analysis()
-    cost = cost[0] if isinstance(cost, list) else cost  # older JAX: one dict per device
-    memory = compiled.memory_analysis()
-    return {
-        "flops": float(cost["flops"]),
-        "bytes_accessed": float(cost["bytes accessed"]),
-        # Buffers the step allocates besides its inputs and outputs (activations).
-        "temp_bytes": int(memory.temp_size_in_bytes),
-        "argument_bytes": int(memory.argument_size_in_bytes),
-        "operations": count_operations(compiled.as_text()),
-    }
-
-
-def _compiled_steps(model, images, labels):
-    """`{"train": (function, arguments), "infer": (...)}`: the pure JAX functions of one
-    training step and one `predict_sets` step, with their state, for `jax.jit`.
-
-    `images` and `labels` may be arrays or `jax.ShapeDtypeStruct`s.
-    """
-    from keras_mlrnn.models.batched_method import BatchedMethod
-
-    model.optimizer.build(model.trainable_variables)
-    train_state = (
-        _values(model.trainable_variables),
-        _values(model.non_trainable_variables),
-        _values(model.optimizer.variables),
-        _values(model.metrics_variables),
-    )
-    decoder = BatchedMethod(model, "decode_sets")  # what predict_sets runs
-    decoder.build()
-    infer_state = (_values(decoder.trainable_variables), _values(decoder.non_trainable_variables))
-    return {
-        "train": (model.train_step, (train_state, (images, labels))),
-        "infer": (decoder.predict_step, (infer_state, (images,))),
-    }
-
-
-def _require_jax(flag):
-    import keras
-
-    if keras.backend.backend() != "jax":
-        raise SystemExit(f"{flag} needs the JAX backend (KERAS_BACKEND=jax).")
-
-
-def cost_analysis(method, batch, args):
-    """XLA's FLOPs, bytes and memory for one train step and one predict_sets step (JAX only)."""
-    import jax
-
-    _require_jax("--cost-analysis")
-    model, _ = _build(method, batch, args)
-    images = jax.ShapeDtypeStruct((batch, args.image_size, args.image_size, 3), "uint8")
-    labels = jax.ShapeDtypeStruct((batch, args.num_classes), "float32")
-    result = {"method": method, "batch": batch, "parameters": int(model.count_params())}
-    for part, (function, arguments) in _compiled_steps(model, images, labels).items():
-        cost = _compiled_cost(function, *arguments)
-        result.update({f"{part}_{k}": v for k, v in cost.items()})
-    result["steps"] = model.num_steps
-    return result
-
-
-def profile(method, batch, args):
-    """Times one train step and one predict_sets step and splits them by layer (JAX only)."""
-    import numpy as np
-
-    from keras_mlrnn.profiling import profile_step
-
-    _require_jax("--profile")
-    model, labels = _build(method, batch, args)
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (batch, args.image_size, args.image_size, 3), dtype=np.uint8)
-    result = {"method": method, "batch": batch, "steps": model.num_steps}
-    for part, (function, arguments) in _compiled_steps(model, images, labels).items():
-        trace_dir = os.path.join(args.profile, f"{method}-{batch}-{part}")
-        result[part] = profile_step(function, arguments, trace_dir, steps=args.repeats)
-    return result
-
-
-RATIO_KEYS = ("train_images_per_s", "infer_images_per_s", "peak_memory_bytes")
-COST_KEYS = (
-    "train_flops",
-    "train_bytes_accessed",
-    "train_temp_bytes",
-    "train_operations",
-    "infer_flops",
-    "infer_bytes_accessed",
-    "infer_operations",
+from keras_mlrnn.benchmark_steps import (  # noqa: F401 (count_operations, synthetic_labels re-exported)
+    cost_analysis,
+    count_operations,
+    measure,
+    profile,
+    synthetic_labels,
+)
+from keras_mlrnn.benchmark_tables import (
+    COST_KEYS,
+    RATIO_KEYS,
+    add_ratios,
+    cost_table,
+    profile_table,
+    timings_table,
 )
 
 
-def _add_ratios(results, keys=RATIO_KEYS):
-    """Adds `<key>_ratio` = value / BinaryRelevance's at the same batch (None without one)."""
-    base = {r["batch"]: r for r in results if r["method"] == "binary-relevance"}
-    for r in results:
-        b = base.get(r["batch"])
-        for key in keys:
-            r[f"{key}_ratio"] = r[key] / b[key] if b else None
+class Mode(NamedTuple):
+    """What a benchmark run measures: the child's function, the ratio keys, the table, a summary."""
+
+    run: Callable  # (method, batch, args) -> result dict, in a fresh process
+    ratio_keys: tuple | None  # keys divided by BinaryRelevance's (None: no ratios)
+    table: Callable  # results -> markdown
+    summary: Callable  # one result -> a short line for the progress log
 
 
-def _ratio(r, key):
-    return "-" if r[f"{key}_ratio"] is None else f"{r[f'{key}_ratio']:.3f}"
+MODES = {
+    "timings": Mode(
+        measure,
+        RATIO_KEYS,
+        timings_table,
+        lambda d: f"{d['train_images_per_s']:.1f} img/s train",
+    ),
+    "cost_analysis": Mode(
+        cost_analysis,
+        COST_KEYS,
+        cost_table,
+        lambda d: f"{d['train_flops']:.3e} train FLOPs",
+    ),
+    "profile": Mode(
+        profile,
+        None,
+        profile_table,
+        lambda d: f"{d['train']['step_ms']:.2f} ms per train step",
+    ),
+}
 
 
-def _cost_table(results):
-    """Markdown table of cost analyses that went through `_add_ratios(results, COST_KEYS)`."""
-    lines = [
-        "| method | batch | steps | train GFLOP/img | x BR | train GB moved | x BR "
-        "| train temp MiB | x BR | train ops | x BR | infer GFLOP/img | x BR | infer GB moved "
-        "| x BR | infer ops | x BR |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+def _mode(args):
+    """The `Mode` the arguments ask for (--profile, --cost-analysis, else timings)."""
+    return MODES[
+        "profile" if args.profile else "cost_analysis" if args.cost_analysis else "timings"
     ]
-    for r in results:
-        lines.append(
-            f"| {r['method']} | {r['batch']} | {r['steps'] or '-'} | "
-            f"{r['train_flops'] / r['batch'] / 1e9:.2f} | {_ratio(r, 'train_flops')} | "
-            f"{r['train_bytes_accessed'] / 1e9:.1f} | {_ratio(r, 'train_bytes_accessed')} | "
-            f"{r['train_temp_bytes'] / 2**20:.0f} | {_ratio(r, 'train_temp_bytes')} | "
-            f"{r['train_operations']} | {_ratio(r, 'train_operations')} | "
-            f"{r['infer_flops'] / r['batch'] / 1e9:.2f} | {_ratio(r, 'infer_flops')} | "
-            f"{r['infer_bytes_accessed'] / 1e9:.1f} | {_ratio(r, 'infer_bytes_accessed')} | "
-            f"{r['infer_operations']} | {_ratio(r, 'infer_operations')} |"
-        )
-    return "\n".join(lines)
-
-
-def _profile_table(results, top=12):
-    """Markdown: per method, its step times and the layers that cost the most."""
-    base = {r["batch"]: r for r in results if r["method"] == "binary-relevance"}
-    lines = []
-    for r in results:
-        train, infer = r["train"], r["infer"]
-        line = (
-            f"{r['method']}, batch {r['batch']}: train step {train['step_ms']:.2f} ms, "
-            f"predict_sets step {infer['step_ms']:.2f} ms"
-        )
-        if r["batch"] in base:
-            b = base[r["batch"]]
-            line += (
-                f" (x BR: {train['step_ms'] / b['train']['step_ms']:.3f} and "
-                f"{infer['step_ms'] / b['infer']['step_ms']:.3f})"
-            )
-        lines += [line, "", "| layer | train ms/step | predict_sets ms/step |", "|---|---|---|"]
-        both = set(train["layers"]) | set(infer["layers"])
-        cost = {k: train["layers"].get(k, 0.0) + infer["layers"].get(k, 0.0) for k in both}
-        for layer in sorted(both, key=lambda k: -cost[k])[:top]:
-            lines.append(
-                f"| {layer} | {train['layers'].get(layer, 0.0):.3f} | "
-                f"{infer['layers'].get(layer, 0.0):.3f} |"
-            )
-        lines.append(
-            f"| all operations | {train['attributed_ms']:.3f} | {infer['attributed_ms']:.3f} |"
-        )
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _table(results):
-    """Markdown table of results that went through `_add_ratios`."""
-    lines = [
-        "| method | batch | train img/s | x BR | infer img/s | x BR | peak MiB | x BR | compiles |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        ratio = {k: _ratio(r, k) for k in RATIO_KEYS}
-        lines.append(
-            f"| {r['method']} | {r['batch']} | {r['train_images_per_s']:.1f} | "
-            f"{ratio['train_images_per_s']} | {r['infer_images_per_s']:.1f} | "
-            f"{ratio['infer_images_per_s']} | {r['peak_memory_bytes'] / 2**20:.0f} | "
-            f"{ratio['peak_memory_bytes']} | {r['compiles_after_warmup']} |"
-        )
-    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -457,8 +166,7 @@ def main(argv=None):
     parser.add_argument("--single", nargs=2, metavar=("METHOD", "BATCH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.single:  # the child: one measurement, one JSON line
-        run = profile if args.profile else cost_analysis if args.cost_analysis else measure
-        print(json.dumps(run(args.single[0], int(args.single[1]), args)))
+        print(json.dumps(_mode(args).run(args.single[0], int(args.single[1]), args)))
         return 0
 
     if args.resume and not args.json:
@@ -498,12 +206,7 @@ def main(argv=None):
                 raise SystemExit(str(error))
             results.append(done)
             _save(args, results, complete=False)
-            if args.profile:
-                what = f"{done['train']['step_ms']:.2f} ms per train step"
-            elif args.cost_analysis:
-                what = f"{done['train_flops']:.3e} train FLOPs"
-            else:
-                what = f"{done['train_images_per_s']:.1f} img/s train"
+            what = _mode(args).summary(done)
             print(f"{method} batch {batch}: {what} ({done['seconds']:.0f} s)", flush=True)
     print(_add_ratios_and_table(args, results))
     _save(args, results, complete=not left)
@@ -570,13 +273,10 @@ def load_finished(path, args):
 
 def _add_ratios_and_table(args, results):
     """Adds the ratios to BinaryRelevance to `results` and returns the markdown table."""
-    if args.profile:
-        return _profile_table(results)
-    if args.cost_analysis:
-        _add_ratios(results, COST_KEYS)
-        return _cost_table(results)
-    _add_ratios(results)
-    return _table(results)
+    mode = _mode(args)
+    if mode.ratio_keys:
+        add_ratios(results, mode.ratio_keys)
+    return mode.table(results)
 
 
 def _save(args, results, complete):

@@ -32,8 +32,6 @@ import re
 import statistics
 import time
 
-_NAME = re.compile(r"^\s*(?:ROOT\s+)?%?([\w.\-]+)\s*=")
-_OP_NAME = re.compile(r'op_name="([^"]*)"')
 _WRAPPER = re.compile(r"^(?:[\w\-]+\()+")
 
 
@@ -44,12 +42,9 @@ def _key(name):
 
 def operation_origins(hlo_text):
     """`{instruction name: op_name}` for every instruction of HLO text that has an origin."""
-    origins = {}
-    for line in hlo_text.splitlines():
-        name, origin = _NAME.match(line), _OP_NAME.search(line)
-        if name and origin:
-            origins[name.group(1)] = origin.group(1)
-    return origins
+    from keras_mlrnn.hlo import instructions
+
+    return {i.name: i.op_name for i in instructions(hlo_text) if i.op_name}
 
 
 def layer_of(op_name):
