@@ -107,7 +107,8 @@ def _mode(args):
     ]
 
 
-def main(argv=None):
+def build_parser():
+    """The argument parser of `keras-mlrnn benchmark`."""
     from keras_mlrnn.catalog import METHODS as MODELS  # names only: --help needs no Keras
 
     parser = argparse.ArgumentParser(
@@ -146,6 +147,12 @@ def main(argv=None):
         default=3,
         help="timed runs of fit and of predict_sets; the median counts",
     )
+    _add_run_arguments(parser)
+    return parser
+
+
+def _add_run_arguments(parser):
+    """The options of the run around the measurements: backend, JSON, resume, time limit."""
     parser.add_argument("--backend", default=None, help="sets KERAS_BACKEND for the runs")
     parser.add_argument(
         "--json", default=None, help="write the results here (after each measurement)"
@@ -164,25 +171,54 @@ def main(argv=None):
         "--json keeps what finished and --resume continues",
     )
     parser.add_argument("--single", nargs=2, metavar=("METHOD", "BATCH"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+
+
+def main(argv=None):
+    """`keras-mlrnn benchmark`: every (batch size, method) measured in its own process."""
+    args = build_parser().parse_args(argv)
     if args.single:  # the child: one measurement, one JSON line
         print(json.dumps(_mode(args).run(args.single[0], int(args.single[1]), args)))
         return 0
-
-    if args.resume and not args.json:
-        raise SystemExit("--resume continues a --json file: name it with --json.")
-    finished = {}
-    if args.json and os.path.exists(args.json):
-        if not args.resume:
-            raise SystemExit(
-                f"{args.json} exists: pass --resume to continue it, or choose another --json path."
-            )
-        finished = load_finished(args.json, args)
-    methods = ["binary-relevance"] + [m for m in args.methods if m != "binary-relevance"]
+    finished = _finished_before(args)
     env = dict(os.environ)
     if args.backend:
         env["KERAS_BACKEND"] = args.backend
     passed = list(argv if argv is not None else sys.argv[1:])
+    results, left = _measure_all(args, finished, passed, env)
+    print(_add_ratios_and_table(args, results))
+    _save(args, results, complete=not left)
+    if left:
+        names = ", ".join(f"{m} at batch {b}" for m, b in left)
+        print(
+            f"Stopped at --time-limit {args.time_limit:g} s; not measured: {names}. "
+            "Run the same command with --resume to measure them.",
+            file=sys.stderr,
+        )
+        return 3
+    return 0
+
+
+def _finished_before(args):
+    """The measurements a `--resume` keeps (an empty dict for a new run)."""
+    if args.resume and not args.json:
+        raise SystemExit("--resume continues a --json file: name it with --json.")
+    if not (args.json and os.path.exists(args.json)):
+        return {}
+    if not args.resume:
+        raise SystemExit(
+            f"{args.json} exists: pass --resume to continue it, or choose another --json path."
+        )
+    return load_finished(args.json, args)
+
+
+def _measure_all(args, finished, passed, env):
+    """Runs the missing measurements (BinaryRelevance first in each batch size).
+
+    Returns:
+        (results, left): the results in order, and the (method, batch)
+        pairs that `--time-limit` left unmeasured.
+    """
+    methods = ["binary-relevance"] + [m for m in args.methods if m != "binary-relevance"]
     start = time.monotonic()
     results, left = [], []
     for batch in args.batch_sizes:
@@ -208,17 +244,7 @@ def main(argv=None):
             _save(args, results, complete=False)
             what = _mode(args).summary(done)
             print(f"{method} batch {batch}: {what} ({done['seconds']:.0f} s)", flush=True)
-    print(_add_ratios_and_table(args, results))
-    _save(args, results, complete=not left)
-    if left:
-        names = ", ".join(f"{m} at batch {b}" for m, b in left)
-        print(
-            f"Stopped at --time-limit {args.time_limit:g} s; not measured: {names}. "
-            "Run the same command with --resume to measure them.",
-            file=sys.stderr,
-        )
-        return 3
-    return 0
+    return results, left
 
 
 def _measure_in_subprocess(passed, method, batch, env, timeout):
