@@ -18,7 +18,7 @@ import argparse
 import keras
 
 import keras_mlrnn as km
-from keras_mlrnn.cli import optional_path
+from keras_mlrnn.cli_parser import optional_path
 from keras_mlrnn.data.splits import load_splits
 from keras_mlrnn.images import read_images
 from keras_mlrnn.metrics import format_report

@@ -16,7 +16,7 @@ import argparse
 
 import keras
 
-from keras_mlrnn.cli import optional_path
+from keras_mlrnn.cli_parser import optional_path
 from keras_mlrnn.data.splits import load_splits
 from keras_mlrnn.metrics import format_report
 from keras_mlrnn.models import MODELS

@@ -13,7 +13,6 @@ Examples:
     keras-mlrnn data stats --dataset voc2007 --data-dir /data/VOCdevkit
 """
 
-import argparse
 import json
 import os
 import sys
@@ -22,6 +21,9 @@ import time
 # Set before anything imports TensorFlow (this module imports neither it nor
 # Keras at the top, so `--help` and argument errors come back at once).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ logs quiet
+
+from keras_mlrnn import cli_parser  # noqa: E402
+from keras_mlrnn.cli_parser import optional_path  # noqa: E402, F401 (re-exported)
 
 
 def parse_model_args(items):
@@ -35,30 +37,6 @@ def parse_model_args(items):
             raise ValueError(f"--model-arg expects KEY=VALUE, got {item!r}.")
         parsed[key] = parse_value(value)
     return parsed
-
-
-def _positive(convert, noun):
-    """An argparse type: `convert(text)` must give a finite value > 0, else an error naming it."""
-
-    def parse(text):
-        try:
-            value = convert(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive {noun}, got {text!r}") from None
-        if not (0 < value < float("inf")):  # also refuses NaN
-            raise argparse.ArgumentTypeError(f"must be a positive {noun}, got {value}")
-        return value
-
-    return parse
-
-
-positive_int = _positive(int, "integer")
-positive_float = _positive(float, "finite number")
-
-
-def optional_path(value):
-    """`--backbone-weights none` -> None (random initialisation); anything else unchanged."""
-    return None if value.lower() == "none" else value
 
 
 def _training_options(args):
@@ -295,244 +273,16 @@ def _data_stats(args):
     return 0
 
 
-def _add_data_arguments(parser, default_dataset=None):
-    from keras_mlrnn.catalog import DATASETS
-
-    parser.add_argument("--dataset", choices=DATASETS, default=default_dataset)
-    parser.add_argument("--data-dir", default=None, help="root of coco / voc2007 / nuswide")
-    parser.add_argument("--csv", default=None, help="labels CSV for --dataset csv")
-    parser.add_argument(
-        "--csv-delimiter",
-        default=None,
-        metavar="SEP",
-        help="separator of the labels in the CSV's labels field (default: '|', ';' or "
-        "space, whichever the file uses)",
-    )
-
-
-def _add_training_options(parser):
-    """The options `train` and `compare` share: data, backbone, budget, model arguments."""
-    _add_data_arguments(parser)
-    parser.add_argument("--backbone", default=None, help="tiny (default), resnet50, ...")
-    parser.add_argument(
-        "--backbone-weights",
-        default=None,
-        type=optional_path,
-        help="None (default), imagenet, a .weights.h5 path, or a trained model "
-        "(preset dir / .keras file) whose backbone is copied",
-    )
-    from keras_mlrnn.run_dir import DEFAULTS
-
-    parser.add_argument(
-        "--image-size",
-        type=positive_int,
-        default=None,
-        help=f"side of the square input images in pixels (default {DEFAULTS['image_size']})",
-    )
-    parser.add_argument(
-        "--epochs",
-        type=positive_int,
-        default=None,
-        help=f"training epochs (default {DEFAULTS['epochs']}); the best by val mAP is kept",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=None,
-        help=f"images per step (default {DEFAULTS['batch_size']}; global with --distribute)",
-    )
-    parser.add_argument(
-        "--learning-rate",
-        type=positive_float,
-        default=None,
-        help=f"Adam's learning rate (default {DEFAULTS['learning_rate']})",
-    )
-    parser.add_argument(
-        "--clipnorm", type=positive_float, default=None, help="clip each gradient's norm"
-    )
-    parser.add_argument(
-        "--warmup-epochs",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="order-free-rnn, multi-order-rnn: the first N epochs train only the CNN and its "
-        "confidence head (the papers' first stage); in compare, other methods train as usual",
-    )
-    parser.add_argument(
-        "--cache-features",
-        nargs="?",
-        const=True,
-        default=None,
-        metavar="DIR",
-        help="freeze the backbone, compute its feature maps once per split (image + mirror "
-        "for training), store them in DIR "
-        "(default: RUN_DIR/features; compare: OUT/features, shared by every run) and train "
-        "the head on them",
-    )
-    parser.add_argument(
-        "--train-on-val",
-        action="store_const",
-        const=True,
-        default=None,
-        help="fit on train + val for exactly --epochs and keep the last epoch (a final "
-        "model, once the epochs were chosen on val)",
-    )
-    parser.add_argument(
-        "--early-stopping",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="stop when the validation mAP has not improved for N epochs (the best epoch is "
-        "kept either way)",
-    )
-    parser.add_argument(
-        "--head-init",
-        choices=("prior", "random"),
-        default=None,
-        help="prior (default): start each per-class sigmoid head at the training labels' "
-        "frequencies (zero kernel, bias logit(p)); random: Keras' initialisers",
-    )
-    parser.add_argument(
-        "--train-size", type=positive_int, default=None, help="images in the train split"
-    )
-    parser.add_argument("--val-size", type=positive_int, default=None)
-    parser.add_argument("--test-size", type=positive_int, default=None)
-    parser.add_argument(
-        "--top-k", type=positive_int, default=None, help="k of the top-k table row (default 3)"
-    )
-    parser.add_argument(
-        "--model-arg",
-        action="append",
-        default=None,
-        metavar="KEY=VALUE",
-        help="extra constructor argument, VALUE parsed as JSON (e.g. use_attention=false); "
-        "in compare, for every model (a spec's own arguments win)",
-    )
-
-
 def build_parser():
-    """The argument parser of `keras-mlrnn`."""
-    from keras_mlrnn.catalog import DEFAULT_METHOD, METHODS
-
-    parser = argparse.ArgumentParser(prog="keras-mlrnn", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    train = sub.add_parser("train", help="train a model into a run directory")
-    train.add_argument(
-        "--model",
-        choices=sorted(METHODS),
-        default=None,
-        help=f"the method (default {DEFAULT_METHOD})",
-    )
-    _add_training_options(train)
-    train.add_argument("--seed", type=int, default=None)
-    train.add_argument(
-        "--checkpoint-steps",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="also checkpoint every N steps (long epochs); default: each epoch",
-    )
-    train.add_argument(
-        "--distribute",
-        choices=["data-parallel", "multi-worker"],
-        default=None,
-        help="data-parallel over all local devices (JAX DataParallel / TF MirroredStrategy), "
-        "or TF MultiWorkerMirroredStrategy; --batch-size is the global batch",
-    )
-    train.add_argument("--save-preset", default=None, metavar="DIR", help="also write a preset")
-    train.add_argument(
-        "--save-preset-dtype",
-        choices=["float32", "float16"],
-        default=None,
-        help="the preset's weights precision (float16: half the size)",
-    )
-    train.add_argument(
-        "--save-preset-backbone",
-        default=None,
-        metavar="FILE",
-        help="refer to this backbone weights file (the frozen backbone's own) instead of "
-        "copying the backbone into the preset",
-    )
-    train.add_argument("--run-dir", default=None, help="default: runs/<model>-<time>")
-    train.add_argument("--overwrite", action="store_true", help="replace an existing run")
-    train.add_argument(
-        "--resume",
-        metavar="RUN_DIR",
-        default=None,
-        help="continue a run from its last checkpoint with the options saved in its "
-        "run_config.json; --epochs may raise the epoch count (a finished run trains on), any "
-        "other option that differs is refused",
-    )
-    train.set_defaults(func=_train)
-
-    evaluate = sub.add_parser(
-        "evaluate", help="print the metric table of a run, .keras file or preset on any data set"
-    )
-    evaluate.add_argument(
-        "target", help="a run directory, a .keras file, a preset directory or a built-in preset"
-    )
-    evaluate.add_argument("--method", default=None, help="method of a built-in preset target")
-    _add_data_arguments(evaluate)
-    evaluate.add_argument(
-        "--split",
-        default="test",
-        choices=["train", "val", "test", "all"],
-        help="which split to score (all: every image; for a CSV, the whole file)",
-    )
-    evaluate.add_argument("--test-size", type=positive_int, default=None, help="images to evaluate")
-    evaluate.add_argument("--top-k", type=positive_int, default=3)
-    evaluate.add_argument(
-        "--ten-crop",
-        type=positive_int,
-        nargs="+",
-        metavar="SIDE",
-        help="also score 10 crops (corners, centre, mirrored) of each image decoded at SIDE "
-        "px (several sides: averaged), as the papers' multi-crop rows; image-file data sets",
-    )
-    evaluate.set_defaults(func=_evaluate)
-
-    pred = sub.add_parser("predict", help="labels (and attention pictures) for image files")
-    pred.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, ...)")
-    pred.add_argument("--preset", default=None, help="preset directory or built-in name")
-    pred.add_argument("--method", default=None, help="method of a built-in --preset")
-    pred.add_argument("--model", default=None, help="a .keras file or a run directory")
-    pred.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    pred.add_argument(
-        "--top",
-        type=positive_int,
-        default=None,
-        metavar="K",
-        help="print the K highest-scoring classes instead of the method's decision",
-    )
-    pred.add_argument(
-        "--save-attention", default=None, metavar="DIR", help="write attention PNGs there"
-    )
-    pred.set_defaults(func=_predict)
-
-    bench = sub.add_parser(
-        "benchmark",
-        help="train / inference images/s and memory of each method vs BinaryRelevance",
-        add_help=False,
-    )
-    bench.add_argument("arguments", nargs="*", help="see keras-mlrnn benchmark --help")
-
-    comp = sub.add_parser("compare", help="train several methods over seeds, one table")
-    comp.add_argument("--models", nargs="+", default=sorted(METHODS), help="specs, name[:k=v,...]")
-    comp.add_argument("--ablations", action="store_true", help="add the papers' ablations")
-    comp.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    comp.add_argument("--out", default="runs/compare", help="runs and tables (resumable)")
-    _add_training_options(comp)
-    comp.set_defaults(func=_compare)
-
-    data = sub.add_parser("data", help="inspect a data set")
-    data_sub = data.add_subparsers(dest="data_command", required=True)
-    stats = data_sub.add_parser("stats", help="counts, label cardinality, co-occurring pairs")
-    _add_data_arguments(stats, default_dataset="scenes")
-    stats.add_argument("--image-size", type=positive_int, default=64)
-    stats.add_argument("--top-pairs", type=positive_int, default=5)
-    stats.set_defaults(func=_data_stats)
-    return parser
+    """The argument parser of `keras-mlrnn` (see `keras_mlrnn.cli_parser`)."""
+    commands = {
+        "train": _train,
+        "evaluate": _evaluate,
+        "predict": _predict,
+        "compare": _compare,
+        "data stats": _data_stats,
+    }
+    return cli_parser.build_parser(commands, description=__doc__.splitlines()[0])
 
 
 def main(argv=None):
