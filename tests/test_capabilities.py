@@ -46,3 +46,21 @@ def test_the_papers_step_counts():
         MODELS["binary-relevance"](num_classes=5, backbone="tiny", image_size=32).explain_batch(
             images
         )
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_constructor_argument_is_saved(name):
+    # A method's own arguments (not num_classes, not the base class's
+    # **kwargs) must all be in config_fields, or a saved model forgets them.
+    cls = MODELS[name]
+    own = [
+        p.name
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.kind is p.POSITIONAL_OR_KEYWORD and p.name not in ("self", "num_classes")
+    ]
+    assert sorted(cls.config_fields) == sorted(own)
+    model = cls(num_classes=3, backbone="tiny", image_size=32)
+    config = model.get_config()
+    for argument in own:
+        assert argument in config, argument
+    assert cls.from_config(config).get_config() == config

@@ -49,6 +49,15 @@ from keras_mlrnn.models.replicas import per_replica_loss
 from keras_mlrnn.models.trained_backbone import copy_trained_backbone, is_trained_model
 
 
+def config_fields(*names, **renamed):
+    """A method's `config_fields`: constructor argument -> the attribute holding its value.
+
+    `config_fields("threshold", dropout="dropout_rate")` is
+    `{"threshold": "threshold", "dropout": "dropout_rate"}`.
+    """
+    return {**{name: name for name in names}, **renamed}
+
+
 class MultiLabelModel(keras.Model):
     """Base class of every multi-label method: backbone, contract, training hooks.
 
@@ -492,8 +501,18 @@ class MultiLabelModel(keras.Model):
         return runners[method].predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
 
     # -------------------------------------------------------- serialisation
+    #: The method's own constructor arguments, saved by `get_config`:
+    #: argument -> attribute (read when saving, so values that `adapt` or
+    #: `tune` changed are saved as they are; a variable is saved as a float).
+    config_fields = {}
+
     def get_config(self):
         config = super().get_config()
+        for argument, attribute in self.config_fields.items():
+            value = getattr(self, attribute)
+            if isinstance(value, keras.Variable):
+                value = float(ops.convert_to_numpy(value))
+            config[argument] = value
         backbone = self.backbone_name
         if backbone is None:
             backbone = keras.saving.serialize_keras_object(self.backbone)

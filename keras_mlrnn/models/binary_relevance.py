@@ -3,7 +3,7 @@
 import keras
 from keras import layers, ops
 
-from keras_mlrnn.models.base import MultiLabelModel
+from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import decide_sets
 from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
 
@@ -40,6 +40,8 @@ class BinaryRelevance(MultiLabelModel):
 
     prior_heads = ("classifier",)
 
+    config_fields = config_fields("threshold", "top_k", dropout="dropout_rate")
+
     def __init__(self, num_classes, dropout=0.5, threshold=0.5, top_k=None, **kwargs):
         super().__init__(num_classes, **kwargs)
         self.dropout_rate = float(dropout)
@@ -64,10 +66,3 @@ class BinaryRelevance(MultiLabelModel):
 
     def decide(self, outputs):
         return decide_sets(outputs["scores"], self.threshold, self.top_k)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {"dropout": self.dropout_rate, "threshold": self.threshold, "top_k": self.top_k}
-        )
-        return config

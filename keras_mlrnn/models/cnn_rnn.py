@@ -6,7 +6,7 @@ from keras import layers, ops
 
 from keras_mlrnn.decoding import beam_search, path_to_multi_hot, tile_beams
 from keras_mlrnn.layers import LabelEmbedding
-from keras_mlrnn.models.base import MultiLabelModel
+from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import top_k_mask
 from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
 
@@ -106,6 +106,19 @@ class CNNRNN(MultiLabelModel):
     """
 
     uses_beam_search = True
+
+    config_fields = config_fields(
+        "embedding_dim",
+        "lstm_units",
+        "lstm_activation",
+        "label_order",
+        "label_frequencies",
+        "beam_size",
+        "max_length",
+        "min_length",
+        "top_k",
+        dropout="dropout_rate",
+    )
 
     def __init__(
         self,
@@ -293,21 +306,3 @@ class CNNRNN(MultiLabelModel):
 
     def decide(self, outputs):
         return outputs["sets"]  # the beam search's best path
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "embedding_dim": self.embedding_dim,
-                "lstm_units": self.lstm_units,
-                "lstm_activation": self.lstm_activation,
-                "dropout": self.dropout_rate,
-                "label_order": self.label_order,
-                "label_frequencies": self.label_frequencies,
-                "beam_size": self.beam_size,
-                "max_length": self.max_length,
-                "min_length": self.min_length,
-                "top_k": self.top_k,
-            }
-        )
-        return config

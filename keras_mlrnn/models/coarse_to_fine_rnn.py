@@ -5,7 +5,7 @@ from keras import layers, ops
 
 from keras_mlrnn.layers import LabelEmbedding, SoftAttention
 from keras_mlrnn.losses import JointMaxMargin
-from keras_mlrnn.models.base import MultiLabelModel
+from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import decide_sets
 from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
 
@@ -63,6 +63,18 @@ class CoarseToFineRNN(MultiLabelModel):
 
     can_explain = True
     prior_heads = ("classifier",)
+
+    config_fields = config_fields(
+        "steps",
+        "attention_units",
+        "lstm_units",
+        "embedding_dim",
+        "threshold",
+        "margin",
+        "vertical_margin",
+        "horizontal_weight",
+        "vertical_weight",
+    )
 
     def __init__(
         self,
@@ -193,20 +205,3 @@ class CoarseToFineRNN(MultiLabelModel):
     def attention_maps(self, x, batch_size=None):
         """Attention maps `(N, 1 + T, h, w)` (numpy): the global map, then each step's."""
         return self.predict_with("attention_batch", x, batch_size=batch_size)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "steps": self.steps,
-                "attention_units": self.attention_units,
-                "lstm_units": self.lstm_units,
-                "embedding_dim": self.embedding_dim,
-                "threshold": self.threshold,
-                "margin": self.margin,
-                "vertical_margin": self.vertical_margin,
-                "horizontal_weight": self.horizontal_weight,
-                "vertical_weight": self.vertical_weight,
-            }
-        )
-        return config

@@ -5,7 +5,7 @@ from keras import layers, ops
 
 from keras_mlrnn.layers import LabelEmbedding
 from keras_mlrnn.losses import MultiOrderLoss
-from keras_mlrnn.models.base import MultiLabelModel
+from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import decide_sets
 from keras_mlrnn.models.stages import TrainedInStages
 from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
@@ -60,6 +60,10 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
     """
 
     prior_heads = ("confidence", "classifier")  # scores: sigmoid of the max step logit
+
+    config_fields = config_fields(
+        "steps", "lstm_units", "embedding_dim", "threshold", "confidence_loss_weight", "stage"
+    )
 
     def __init__(
         self,
@@ -146,16 +150,3 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
             batch_size: int or None. As in `predict`.
         """
         return self.predict_with("step_probabilities", x, batch_size=batch_size)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "steps": self.steps,
-                "lstm_units": self.lstm_units,
-                "embedding_dim": self.embedding_dim,
-                "threshold": self.threshold,
-            }
-        )
-        config.update(self.stage_config())
-        return config

@@ -5,7 +5,7 @@ from keras import layers, ops
 
 from keras_mlrnn.decoding import beam_search, path_to_multi_hot, tile_beams
 from keras_mlrnn.layers import CandidatePoolMask, SoftAttention
-from keras_mlrnn.models.base import MultiLabelModel
+from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import tune_on_grid
 from keras_mlrnn.models.stages import TrainedInStages
 from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
@@ -76,6 +76,19 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
     uses_beam_search = True
     can_explain = True
     prior_heads = ("probability_head",)
+
+    config_fields = config_fields(
+        "attention_units",
+        "lstm_units",
+        "hidden_units",
+        "use_attention",
+        "beam_size",
+        "max_length",
+        "stop_threshold",
+        "confidence_loss_weight",
+        "stage",
+        dropout="dropout_rate",
+    )
 
     def __init__(
         self,
@@ -328,20 +341,3 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
     def tune(self, images, labels):
         """Validation-time tuning used by `keras_mlrnn.runs.train`: the stop threshold."""
         return {"stop_threshold": self.tune_stop_threshold(images, labels)}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "attention_units": self.attention_units,
-                "lstm_units": self.lstm_units,
-                "hidden_units": self.hidden_units,
-                "dropout": self.dropout_rate,
-                "use_attention": self.use_attention,
-                "beam_size": self.beam_size,
-                "max_length": self.max_length,
-                "stop_threshold": float(keras.ops.convert_to_numpy(self.stop_threshold)),
-            }
-        )
-        config.update(self.stage_config())
-        return config

@@ -7,7 +7,7 @@ from keras import layers, ops
 from keras_mlrnn.layers import SpatialTransformer
 from keras_mlrnn.losses import region_constraints
 from keras_mlrnn.metrics import decide
-from keras_mlrnn.models.base import MultiLabelModel
+from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import decide_sets, tune_on_grid
 from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
 
@@ -65,6 +65,17 @@ class RegionAttentionRNN(MultiLabelModel):
     """
 
     can_explain = True
+
+    config_fields = config_fields(
+        "num_regions",
+        "region_size",
+        "hidden_units",
+        "lstm_units",
+        "top_k",
+        "threshold",
+        "constraint_weight",
+        "anchors",
+    )
 
     def __init__(
         self,
@@ -211,19 +222,3 @@ class RegionAttentionRNN(MultiLabelModel):
     def tune(self, images, labels):
         """Validation-time tuning used by `keras_mlrnn.runs.train`: the threshold."""
         return {"threshold": self.tune_threshold(images, labels)}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_regions": self.num_regions,
-                "region_size": self.region_size,
-                "hidden_units": self.hidden_units,
-                "lstm_units": self.lstm_units,
-                "top_k": self.top_k,
-                "threshold": float(keras.ops.convert_to_numpy(self.threshold)),
-                "constraint_weight": self.constraint_weight,
-                "anchors": self.anchors,
-            }
-        )
-        return config

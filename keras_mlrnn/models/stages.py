@@ -22,8 +22,8 @@ class TrainedInStages:
     """Mixin of the methods trained in stages: `stage` (one of `STAGES`) and `set_stage`.
 
     The method has a confidence head (logits `(B, C)`) and takes two
-    constructor arguments, stored by `init_stages` and saved by
-    `stage_config`:
+    constructor arguments, stored by `init_stages` (and listed in the
+    method's `config_fields`):
 
     - confidence_loss_weight: float. Weight of the confidence head's BCE in
       stage "joint" (stage "features" trains that BCE alone, unweighted).
@@ -37,10 +37,6 @@ class TrainedInStages:
         """Checks and stores the two stage arguments (call it in `__init__`)."""
         self.stage = check_stage(stage)
         self.confidence_loss_weight = float(confidence_loss_weight)
-
-    def stage_config(self):
-        """The stage arguments for `get_config`."""
-        return {"confidence_loss_weight": self.confidence_loss_weight, "stage": self.stage}
 
     def set_stage(self, stage):
         """Switches what `fit` trains: "joint", "features" or "recurrent"."""
