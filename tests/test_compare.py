@@ -39,7 +39,10 @@ def test_compare_smoke_two_methods_one_seed(tmp_path, capsys):
         summary = json.load(f)["summary"]
     for entry in summary.values():
         assert entry["parameters"] > 0 and set(entry["metrics"]) >= {"threshold 0.5", "top-3"}
-        assert entry["metrics"]["predict_sets"]["mAP"]["std"] == 0.0  # one seed
+    # One seed: the summary's mean is that run's own metrics.json value.
+    with open(os.path.join(out, "binary-relevance", "seed0", "metrics.json")) as f:
+        run = json.load(f)["reports"]["predict_sets"]["mAP"]
+    assert summary["binary-relevance"]["metrics"]["predict_sets"]["mAP"]["mean"] == run
     with open(os.path.join(out, "order-free-rnn__use_attention-false", "seed0",
                            "run_config.json")) as f:  # fmt: skip
         assert json.load(f)["model_args"] == {"use_attention": False, "backbone_trainable": False}
@@ -47,3 +50,16 @@ def test_compare_smoke_two_methods_one_seed(tmp_path, capsys):
     stamp = os.path.getmtime(os.path.join(out, "binary-relevance", "seed0", "model.keras"))
     assert main(args) == 0
     assert os.path.getmtime(os.path.join(out, "binary-relevance", "seed0", "model.keras")) == stamp
+
+
+def test_aggregate_is_the_mean_and_population_std_over_seeds():
+    from keras_mlrnn.compare import _aggregate
+    from keras_mlrnn.metrics import REPORT_KEYS
+
+    def result(value):
+        return {"reports": {"top-3": {key: value for key in REPORT_KEYS}}}
+
+    table = _aggregate([result(0.5), result(0.7), result(0.9)])
+    # mean 0.7; population std sqrt(((-0.2)^2 + 0 + 0.2^2) / 3) = 0.16330
+    assert table["top-3"]["mAP"]["mean"] == pytest.approx(0.7)
+    assert table["top-3"]["mAP"]["std"] == pytest.approx(0.163299, abs=1e-6)
