@@ -6,6 +6,8 @@ which options each takes, and checks their values as they are parsed.
 
 import argparse
 
+from keras_mlrnn.run_dir import DEFAULTS, HEAD_INITS
+
 
 def _positive(convert, noun):
     """An argparse type: `convert(text)` must give a finite value > 0, else an error naming it."""
@@ -57,8 +59,6 @@ def _add_training_options(parser):
         help="None (default), imagenet, a .weights.h5 path, or a trained model "
         "(preset dir / .keras file) whose backbone is copied",
     )
-    from keras_mlrnn.run_dir import DEFAULTS
-
     parser.add_argument(
         "--image-size",
         type=positive_int,
@@ -128,7 +128,7 @@ def _add_data_and_run_options(parser):
     )
     parser.add_argument(
         "--head-init",
-        choices=("prior", "random"),
+        choices=HEAD_INITS,
         default=None,
         help="prior (default): start each per-class sigmoid head at the training labels' "
         "frequencies (zero kernel, bias logit(p)); random: Keras' initialisers",

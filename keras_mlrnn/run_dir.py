@@ -203,6 +203,10 @@ class RunDirectory:
         return None
 
 
+# The values of the `head_init` option (see `keras_mlrnn.runs.train`).
+HEAD_INITS = ("prior", "random")
+
+
 def read_config(run_dir):
     """The options saved in `run_dir/run_config.json` over `DEFAULTS`, or None if there is none."""
     return RunDirectory(run_dir).read_config()

@@ -45,6 +45,7 @@ from keras_mlrnn.models import get_model_class
 from keras_mlrnn.models.stages import TrainedInStages
 from keras_mlrnn.run_dir import (  # noqa: F401 (DEFAULTS, METRICS, RUN_CONFIG re-exported)
     DEFAULTS,
+    HEAD_INITS,
     METRICS,
     RUN_CONFIG,
     RunDirectory,
@@ -55,8 +56,6 @@ from keras_mlrnn.training_callbacks import (  # noqa: F401 (re-exported)
     StopOnNonFiniteLoss,
     run_callbacks,
 )
-
-HEAD_INITS = ("prior", "random")
 
 
 def load_data(config):
@@ -201,7 +200,17 @@ def _prepare(run, overwrite, resume, options, command):
         raise ValueError(f"head_init must be 'prior' or 'random'; got {options['head_init']!r}.")
     saved = run.prepare(overwrite, resume)
     if saved is not None:
-        return _resumed_config(run, saved, options)
+        config = _resumed_config(run, saved, options)
+    else:
+        config = _new_config(run, options, command)
+    if config.get("early_stopping") and config.get("train_on_val"):
+        # Refused before any data is read or feature computed.
+        raise ValueError("early_stopping needs an unseen val split; train_on_val trains on it.")
+    return config
+
+
+def _new_config(run, options, command):
+    """The options of a new run over `DEFAULTS`, written to its `run_config.json`."""
     config = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
     model_args = config.get("model_args") or {}
     if config.get("cache_features") and "backbone_trainable" not in model_args:

@@ -68,9 +68,7 @@ def run_callbacks(run, config):
             initial_value_threshold=run.best_logged("val_mAP"),
         ),
     ]
-    if config.get("early_stopping"):
-        if config.get("train_on_val"):
-            raise ValueError("early_stopping needs an unseen val split; train_on_val trains on it.")
+    if config.get("early_stopping"):  # never with train_on_val (runs.train refuses it)
         callbacks.append(
             keras.callbacks.EarlyStopping(
                 monitor="val_mAP", mode="max", patience=int(config["early_stopping"])

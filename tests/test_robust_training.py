@@ -169,3 +169,11 @@ def test_images_without_labels_are_kept_and_train(tmp_path):
     from keras_mlrnn.data import load_csv
 
     assert int((load_csv(labels_csv).labels.sum(1) == 0).sum()) == 4  # kept as negatives
+
+
+def test_early_stopping_with_train_on_val_is_refused_before_any_work(tmp_path):
+    run_dir = tmp_path / "run"
+    with pytest.raises(ValueError, match="early_stopping needs an unseen val split"):
+        train(str(run_dir), early_stopping=2, train_on_val=True, cache_features=True, verbose=0)
+    # Refused before the data were read or a feature computed: no cache folder.
+    assert not (run_dir / "features").exists()
