@@ -22,6 +22,8 @@ and one `predict_sets` step per method at the real sizes and reports XLA's
 own estimates (FLOPs, bytes accessed, memory of the compiled step) and the
 number of operations (kernels or library calls) each step launches, which
 hold on any machine: a ResNet-50 table at batch 64 takes minutes on a CPU.
+Being static, these run one after another in this process (no fresh
+process each; `--time-limit` is then checked between measurements).
 
 `--profile DIR` (JAX only) traces one training step and one `predict_sets`
 step per method (`keras_mlrnn.profiling`) and lists the layers whose
@@ -72,10 +74,13 @@ from keras_mlrnn.benchmark_tables import (
 class Mode(NamedTuple):
     """What a benchmark run measures: the child's function, the ratio keys, the table, a summary."""
 
-    run: Callable  # (method, batch, args) -> result dict, in a fresh process
+    run: Callable  # (method, batch, args) -> result dict
     ratio_keys: tuple | None  # keys divided by BinaryRelevance's (None: no ratios)
     table: Callable  # results -> markdown
     summary: Callable  # one result -> a short line for the progress log
+    # Each measurement in a fresh process (its peak memory and compile
+    # counts its own); XLA's estimates are static and run in this one.
+    isolated: bool = True
 
 
 MODES = {
@@ -90,6 +95,7 @@ MODES = {
         COST_KEYS,
         cost_table,
         lambda d: f"{d['train_flops']:.3e} train FLOPs",
+        isolated=False,
     ),
     "profile": Mode(
         profile,
@@ -181,8 +187,8 @@ def main(argv=None):
         return 0
     finished = _finished_before(args)
     env = dict(os.environ)
-    if args.backend:
-        env["KERAS_BACKEND"] = args.backend
+    if args.backend:  # for the fresh processes, and this one if Keras is not imported yet
+        env["KERAS_BACKEND"] = os.environ["KERAS_BACKEND"] = args.backend
     passed = list(argv if argv is not None else sys.argv[1:])
     results, left = _measure_all(args, finished, passed, env)
     print(_add_ratios_and_table(args, results))
@@ -233,7 +239,7 @@ def _measure_all(args, finished, passed, env):
                 left.append((method, batch))
                 continue
             try:
-                done = _measure_in_subprocess(passed, method, batch, env, remaining)
+                done = _measure_one(args, passed, method, batch, env, remaining)
             except subprocess.TimeoutExpired:
                 left.append((method, batch))
                 continue
@@ -245,6 +251,20 @@ def _measure_all(args, finished, passed, env):
             what = _mode(args).summary(done)
             print(f"{method} batch {batch}: {what} ({done['seconds']:.0f} s)", flush=True)
     return results, left
+
+
+def _measure_one(args, passed, method, batch, env, timeout):
+    """One measurement: in a fresh process if the mode is `isolated`, else in this one."""
+    mode = _mode(args)
+    if mode.isolated:
+        return _measure_in_subprocess(passed, method, batch, env, timeout)
+    import keras
+
+    began = time.monotonic()
+    done = mode.run(method, batch, args)
+    done["seconds"] = time.monotonic() - began
+    keras.backend.clear_session()  # the next model starts from nothing
+    return done
 
 
 def _measure_in_subprocess(passed, method, batch, env, timeout):

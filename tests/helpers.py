@@ -1,27 +1,27 @@
 """The generic test helpers every layer, loss and model test reuses.
 
-`run_model_test(cls, init_kwargs, images, targets)` checks, for one method:
+`run_model_test(cls, init_kwargs, images, targets, tmp_path)` checks, for one method:
  1. `get_config` is JSON-serialisable and `from_config` rebuilds the same config;
- 2. eager and symbolic output shapes `(B, C)`, float32 scores in [0, 1]
-    (the config clone: symbolic, traced but not run);
- 3. the model has trainable weights, and the backbone's are among them;
+ 2. output shapes `(B, C)`, float32 scores in [0, 1], from a call and
+    symbolically (the config clone: traced, not run);
+ 3. the model has trainable weights, the backbone's among them, and as
+    many trainable parameters as the caller counted (if given);
  4. under a mixed policy (`mixed_float16` on TensorFlow, `mixed_bfloat16`
     on JAX and PyTorch): every sublayer follows the policy, variables stay
-    float32, scores come out float32, and a training step gives a finite loss;
+    float32, scores come out float32, and an XLA-compiled training step
+    (`jit_compile=True` on TensorFlow, what Keras compiles there on a GPU;
+    JAX always compiles) gives a finite loss;
  5. `fit` (Adam) on one batch lowers the loss by at least 10% and moves
     every trainable weight, leaving it finite (each got a gradient);
- 6. `predict` on a dataset equals `predict` on numpy;
+ 6. `predict` on a dataset equals the scores of a call on the arrays;
  7. `.keras` save and reload gives the same class and outputs;
  8. `save_to_preset` then `from_preset` gives identical outputs,
     `load_weights=False` builds the architecture, an unknown preset raises;
- 9. XLA-compiled training (`jit_compile=True`) runs (TensorFlow: Keras'
-    default there is no XLA on a CPU; JAX always compiles, so every other
-    step already checks it);
-10. `predict_sets` returns a `(B, C)` multi-hot array.
+ 9. `predict_sets` returns a `(B, C)` multi-hot array.
 
 Models built: the one under test, its config clone, one under the mixed
 policy and the one `fit` trains (which the later checks reuse).
-Reloaded models are compared by calling them eagerly, which traces nothing.
+Reloaded models are compared by calling them (`_scores`).
 """
 
 import json
@@ -59,7 +59,7 @@ def check_output_spec(model, images, num_classes):
 
 
 def check_outputs(model, images, num_classes):
-    scores = keras.ops.convert_to_numpy(model(images))
+    scores = _scores(model, images)
     assert scores.shape == (len(images), num_classes)
     assert scores.dtype == np.float32, scores.dtype
     assert np.all((scores >= 0) & (scores <= 1)), "scores must lie in [0, 1]"
@@ -93,7 +93,11 @@ def check_mixed_precision(cls, init_kwargs, images, targets, policy):
     for variable in model.weights:
         assert variable.dtype == "float32", f"{variable.path} is {variable.dtype}"
     check_output_spec(model, images, init_kwargs["num_classes"])  # float32 scores, traced
-    model.compile(optimizer="adam", metrics=None)
+    # XLA on TensorFlow too: what Keras compiles there on a GPU. JAX always
+    # compiles with XLA; on PyTorch jit_compile=True means torch.compile, whose
+    # inductor fails on the tiny CNN's strided convolution backward (torch 2.13:
+    # "LoweringException: ValueRangeError: Invalid ranges [0:-1]").
+    model.compile(optimizer="adam", metrics=None, jit_compile=keras.backend.backend() != "torch")
     loss = model.train_on_batch(images, targets)
     assert np.isfinite(loss), f"{policy} training gave loss {loss}"
 
@@ -114,7 +118,13 @@ def check_fit_lowers_loss(cls, init_kwargs, images, targets, epochs=15):
 
 
 def _scores(model, images):
-    """Scores of an eager call (no traced function is built)."""
+    """Scores of one batch: an eager call, or on JAX the compiled `predict`.
+
+    JAX runs an eager call op by op and compiles each op the first time it
+    meets it (10 s for a recurrent head on a CPU); one compiled step is quicker.
+    """
+    if keras.backend.backend() == "jax":
+        return model.predict(images, batch_size=len(images), verbose=0)
     return keras.ops.convert_to_numpy(model(images))
 
 
@@ -145,8 +155,12 @@ def check_presets(model, images, tmp_path):
         raise AssertionError("an unknown preset must raise")
 
 
-def run_model_test(cls, init_kwargs, images, targets, tmp_path):
-    """Runs checks 1-10 above for one method. `images` uint8, `targets` multi-hot."""
+def run_model_test(cls, init_kwargs, images, targets, tmp_path, trainable_parameters=None):
+    """Runs checks 1-9 above for one method. `images` uint8, `targets` multi-hot.
+
+    `trainable_parameters`: the count the caller worked out from the
+    architecture (checked if given).
+    """
     num_classes = init_kwargs["num_classes"]
     model = cls(**init_kwargs)
     check_outputs(model, images, num_classes)
@@ -154,6 +168,9 @@ def run_model_test(cls, init_kwargs, images, targets, tmp_path):
     check_output_spec(clone, images, num_classes)
     backbone_ids = {id(v) for v in model.backbone.trainable_variables}
     assert backbone_ids and backbone_ids <= {id(v) for v in model.trainable_variables}
+    if trainable_parameters is not None:
+        counted = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+        assert counted == trainable_parameters, (counted, trainable_parameters)
 
     # One mixed policy per backend (the policy plumbing is backend-agnostic
     # model code): float16 with its loss scaling on TensorFlow, bfloat16 on
@@ -162,24 +179,14 @@ def run_model_test(cls, init_kwargs, images, targets, tmp_path):
     check_mixed_precision(cls, init_kwargs, images, targets, policy)
 
     trained = check_fit_lowers_loss(cls, init_kwargs, images, targets)
-    # One batch size for both: one compiled predict step (JAX compiles per shape).
-    from_numpy = trained.predict(images, batch_size=3, verbose=0)
     from_dataset = trained.predict(NumpyBatches(images, batch_size=3), verbose=0)
-    np.testing.assert_allclose(from_dataset, from_numpy, atol=1e-5)
+    np.testing.assert_allclose(from_dataset, _scores(trained, images), atol=1e-5)
     check_saving(trained, images, tmp_path)
     check_presets(trained, images, tmp_path)
 
     sets = trained.predict_sets(images)
     assert sets.shape == (len(images), num_classes)
     assert set(np.unique(sets)) <= {0.0, 1.0}
-
-    # JAX compiles every step above with XLA already. On PyTorch jit_compile=True
-    # means torch.compile, whose inductor fails on the tiny CNN's strided
-    # convolution backward (torch 2.13: "LoweringException: ValueRangeError:
-    # Invalid ranges [0:-1]" in aten.convolution_backward).
-    if keras.backend.backend() == "tensorflow":
-        trained.compile(optimizer="adam", metrics=None, jit_compile=True)
-        assert np.isfinite(trained.train_on_batch(images, targets))
     return trained
 
 

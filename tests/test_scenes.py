@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 
 from keras_mlrnn.data import (
@@ -65,18 +63,3 @@ def test_objects_span_large_to_small():
     images, labels = generate_scenes(200, seed=5)
     # an image is not just background: objects change pixels strongly
     assert images.std() > 30
-
-
-def test_generation_time_grows_linearly_with_the_count():
-    # A ratio measured in one run, in this process's CPU seconds (no wall-clock
-    # bound, and time spent waiting for a core on a busy machine is not
-    # counted); 10x the images may cost at most 20x the time.
-    generate_scenes(100, seed=0)  # warm caches
-    start = time.process_time()
-    generate_scenes(1_000, seed=0)
-    small = time.process_time() - start
-    start = time.process_time()
-    images, _ = generate_scenes(10_000, seed=0)
-    large = time.process_time() - start
-    assert images.shape[0] == 10_000
-    assert large < 20 * small, f"1k images: {small:.2f} s, 10k: {large:.2f} s"

@@ -332,12 +332,21 @@ class MultiLabelModel(keras.Model):
     def build(self, input_shape=None):
         if self.built:
             return
+        # One pass of the training path on one image creates every weight,
+        # whatever shapes Keras recorded (dict or tensor). JAX runs an eager
+        # pass op by op, compiling each op the first time it meets it (10 s
+        # for a recurrent head on a CPU), so there the pass is traced
+        # (variables are created, and initialised when the trace ends);
+        # elsewhere a concrete pass on a blank image is the quicker one.
         size = self.image_size
-        # A concrete pass on one blank image creates every weight of the
-        # training path, whatever shapes Keras recorded (dict or tensor).
-        images = ops.zeros((1, size, size, 3), dtype="uint8")
-        targets = ops.zeros((1, self.num_classes), dtype="float32")
-        self.compute_outputs(images, targets, training=False)
+        if keras.backend.backend() == "jax":
+            images = keras.KerasTensor((1, size, size, 3), dtype="uint8")
+            targets = keras.KerasTensor((1, self.num_classes), dtype="float32")
+            self.compute_output_spec({"images": images, "targets": targets}, training=False)
+        else:
+            images = ops.zeros((1, size, size, 3), dtype="uint8")
+            targets = ops.zeros((1, self.num_classes), dtype="float32")
+            self.compute_outputs(images, targets, training=False)
         self.built = True
 
     def call(self, inputs, training=False):

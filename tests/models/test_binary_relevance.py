@@ -1,17 +1,10 @@
 import numpy as np
-import pytest
 from keras import ops
 
 import keras_mlrnn as km
-from tests.helpers import run_model_test
+from tests.models.tiny import TINY
 
-KWARGS = dict(num_classes=20, backbone="tiny", image_size=32)
-
-
-@pytest.mark.large
-def test_binary_relevance_generic(tiny_batch, tmp_path):
-    images, targets = tiny_batch
-    run_model_test(km.BinaryRelevance, KWARGS, images, targets, tmp_path)
+KWARGS = TINY[km.BinaryRelevance]
 
 
 def test_loss_is_mean_sigmoid_bce(tiny_batch):

@@ -4,24 +4,15 @@ from keras import ops
 
 import keras_mlrnn as km
 from keras_mlrnn.models.cnn_rnn import label_rank
-from tests.helpers import run_model_test
+from tests.models.tiny import TINY
 
-KWARGS = dict(
-    num_classes=20, backbone="tiny", image_size=32, lstm_units=16, embedding_dim=8, max_length=4
-)
+KWARGS = TINY[km.CNNRNN]
 
 
 def _adapted(images, targets, **extra):
     model = km.CNNRNN(**{**KWARGS, **extra})
     model.adapt(targets)
     return model
-
-
-@pytest.mark.large
-def test_cnn_rnn_generic(tiny_batch, tmp_path):
-    images, targets = tiny_batch
-    freqs = targets.mean(0).tolist()
-    run_model_test(km.CNNRNN, {**KWARGS, "label_frequencies": freqs}, images, targets, tmp_path)
 
 
 def test_label_orders():

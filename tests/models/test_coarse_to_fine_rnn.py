@@ -3,23 +3,9 @@ import pytest
 from keras import ops
 
 import keras_mlrnn as km
-from tests.helpers import run_model_test
+from tests.models.tiny import TINY
 
-KWARGS = dict(
-    num_classes=20,
-    backbone="tiny",
-    image_size=32,
-    steps=3,
-    attention_units=8,
-    lstm_units=16,
-    embedding_dim=8,
-)
-
-
-@pytest.mark.large
-def test_coarse_to_fine_rnn_generic(tiny_batch, tmp_path):
-    images, targets = tiny_batch
-    run_model_test(km.CoarseToFineRNN, KWARGS, images, targets, tmp_path)
+KWARGS = TINY[km.CoarseToFineRNN]
 
 
 def test_attention_maps_global_then_local(tiny_batch):

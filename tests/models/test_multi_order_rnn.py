@@ -1,19 +1,11 @@
 import numpy as np
-import pytest
 from keras import ops
 
 import keras_mlrnn as km
-from tests.helpers import check_stages_train_different_parts, run_model_test
+from tests.helpers import check_stages_train_different_parts
+from tests.models.tiny import TINY
 
-KWARGS = dict(
-    num_classes=20, backbone="tiny", image_size=32, steps=3, lstm_units=16, embedding_dim=8
-)
-
-
-@pytest.mark.large
-def test_multi_order_rnn_generic(tiny_batch, tmp_path):
-    images, targets = tiny_batch
-    run_model_test(km.MultiOrderRNN, KWARGS, images, targets, tmp_path)
+KWARGS = TINY[km.MultiOrderRNN]
 
 
 def test_scores_are_label_wise_max_of_step_probabilities(tiny_batch):

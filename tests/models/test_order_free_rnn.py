@@ -3,23 +3,10 @@ import pytest
 from keras import ops
 
 import keras_mlrnn as km
-from tests.helpers import check_stages_train_different_parts, run_model_test
+from tests.helpers import check_stages_train_different_parts
+from tests.models.tiny import TINY
 
-KWARGS = dict(
-    num_classes=20,
-    backbone="tiny",
-    image_size=32,
-    attention_units=8,
-    lstm_units=16,
-    hidden_units=16,
-    max_length=4,
-)
-
-
-@pytest.mark.large
-def test_order_free_rnn_generic(tiny_batch, tmp_path):
-    images, targets = tiny_batch
-    run_model_test(km.OrderFreeRNN, KWARGS, images, targets, tmp_path)
+KWARGS = TINY[km.OrderFreeRNN]
 
 
 def test_greedy_loop_never_repeats_a_label(tiny_batch):

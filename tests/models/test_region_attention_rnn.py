@@ -3,17 +3,9 @@ import pytest
 from keras import ops
 
 import keras_mlrnn as km
-from tests.helpers import run_model_test
+from tests.models.tiny import TINY
 
-KWARGS = dict(
-    num_classes=20, backbone="tiny", image_size=32, num_regions=3, hidden_units=16, lstm_units=16
-)
-
-
-@pytest.mark.large
-def test_region_attention_rnn_generic(tiny_batch, tmp_path):
-    images, targets = tiny_batch
-    run_model_test(km.RegionAttentionRNN, KWARGS, images, targets, tmp_path)
+KWARGS = TINY[km.RegionAttentionRNN]
 
 
 def test_regions_start_at_the_whole_image(tiny_batch):
