@@ -32,7 +32,6 @@ def _one_sgd_step(model, x, y):
     deltas = [keras.ops.convert_to_numpy(w) - b for w, b in zip(model.trainable_weights, trainable)]
     for variable, value in zip(model.variables, before):
         variable.assign(value)
-    model._reset_compiled()
     return loss, deltas
 
 
