@@ -33,7 +33,7 @@ parser.add_argument("--resume", action="store_true", help="continue the run in -
 args = parser.parse_args()
 
 # The paper's VOC 2007 configuration of this method (backbone, image size, steps...).
-paper = builtin_config(MODELS[args.model].__name__, "voc2007")
+paper = builtin_config(MODELS[args.model], "voc2007")
 run_options = ("num_classes", "class_names", "backbone", "image_size")
 method_args = {key: value for key, value in paper.items() if key not in run_options}
 result = train(

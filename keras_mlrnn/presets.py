@@ -71,14 +71,15 @@ def trained_presets(cls=None):
 
 
 def _load_builtin(preset, cls, load_weights, overrides):
-    from keras_mlrnn.preset_configs import DATASET_CLASSES, builtin_config
+    from keras_mlrnn.data.class_lists import DATASET_CLASSES
+    from keras_mlrnn.preset_configs import builtin_config
 
     name = _cli_name(cls)
     candidates = [os.path.join(root, preset, name) for root in weights_search_path()]
     found = next((c for c in candidates if os.path.isfile(os.path.join(c, CONFIG_FILE))), None)
     if found is not None:  # trained weights, shipped or in $KERAS_MLRNN_HOME
         return load_preset(found, cls=cls, load_weights=load_weights, **overrides)
-    config = builtin_config(cls.__name__, preset)
+    config = builtin_config(cls, preset)
     if config is None:
         raise ValueError(
             f"Unknown preset {preset!r}: not a directory, and not a built-in preset name "
@@ -317,7 +318,7 @@ def _is_builtin_name(preset, cls):
 
     if cls is None or os.sep in preset or preset.startswith("."):
         return False
-    return builtin_config(cls.__name__, preset) is not None or preset in trained_presets(cls)
+    return builtin_config(cls, preset) is not None or preset in trained_presets(cls)
 
 
 def _checked(path, expected):

@@ -19,6 +19,12 @@ def test_declarations_match_the_class(name):
     for head in cls.prior_heads:  # every named prior head is a Dense layer of the model
         model = cls(num_classes=3, backbone="tiny", image_size=32)
         assert getattr(model, head).units == 3
+    # Its own paper setting, beside it: constructor arguments it takes.
+    assert "paper_config" in vars(cls), f"{cls.__name__} declares no paper_config"
+    parameters = set(inspect.signature(cls.__init__).parameters)
+    parameters |= set(inspect.signature(MultiLabelModel.__init__).parameters)
+    for config in [cls.paper_config, *cls.dataset_overrides.values()]:
+        assert set(config) <= parameters, set(config) - parameters
 
 
 def test_the_papers_step_counts():

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import keras_mlrnn as km
+from keras_mlrnn.data.coco import COCO_CLASSES
 from keras_mlrnn.models import MODELS
-from keras_mlrnn.preset_configs import COCO_CLASSES, builtin_config
+from keras_mlrnn.preset_configs import builtin_config
 
 TINY = dict(backbone="tiny", image_size=32)
 
@@ -27,18 +28,18 @@ def test_builtin_presets_without_weights(name):
 
 
 def test_paper_configurations():
-    assert builtin_config("OrderFreeRNN", "coco")["backbone"] == "resnet152"
-    assert builtin_config("RegionAttentionRNN", "voc2007")["image_size"] == 448
-    assert builtin_config("CNNRNN", "nuswide")["min_length"] == 3
-    assert "min_length" not in builtin_config("CNNRNN", "coco")
-    assert builtin_config("CoarseToFineRNN", "coco")["horizontal_weight"] == 5e-2
-    assert builtin_config("MultiOrderRNN", "scenes")["backbone"] == "tiny"
-    assert builtin_config("MultiOrderRNN", "imagenet") is None
+    assert builtin_config(km.OrderFreeRNN, "coco")["backbone"] == "resnet152"
+    assert builtin_config(km.RegionAttentionRNN, "voc2007")["image_size"] == 448
+    assert builtin_config(km.CNNRNN, "nuswide")["min_length"] == 3
+    assert "min_length" not in builtin_config(km.CNNRNN, "coco")
+    assert builtin_config(km.CoarseToFineRNN, "coco")["horizontal_weight"] == 5e-2
+    assert builtin_config(km.MultiOrderRNN, "scenes")["backbone"] == "tiny"
+    assert builtin_config(km.MultiOrderRNN, "imagenet") is None
 
 
 def test_home_directory_preset_and_sha256(tmp_path, monkeypatch, tiny_batch):
     images, _ = tiny_batch
-    model = km.BinaryRelevance(num_classes=20, class_names=builtin_config("BinaryRelevance",
+    model = km.BinaryRelevance(num_classes=20, class_names=builtin_config(km.BinaryRelevance,
                                "scenes")["class_names"], **TINY)  # fmt: skip
     target = tmp_path / "presets" / "scenes" / "binary-relevance"
     model.save_to_preset(str(target), metadata={"dataset": "scenes"})
@@ -200,7 +201,7 @@ def test_a_folder_does_not_hide_a_builtin_preset(tmp_path, monkeypatch):
     (tmp_path / "scenes").mkdir()  # e.g. the user's images, no preset inside
     with pytest.warns(UserWarning, match="holds no preset.*built-in preset 'scenes'"):
         model = km.BinaryRelevance.from_preset("scenes")
-    assert model.class_names == builtin_config("BinaryRelevance", "scenes")["class_names"]
+    assert model.class_names == builtin_config(km.BinaryRelevance, "scenes")["class_names"]
     km.BinaryRelevance(num_classes=2, **TINY).save_to_preset("coco")
     with pytest.warns(UserWarning, match="Loading the preset in the folder .*coco"):
         assert km.BinaryRelevance.from_preset("coco").num_classes == 2

@@ -4,10 +4,11 @@
 pipeline imports it lazily when first used.
 """
 
-from keras_mlrnn.data.coco import load_coco
+from keras_mlrnn.data.class_lists import DATASET_CLASSES
+from keras_mlrnn.data.coco import COCO_CLASSES, load_coco
 from keras_mlrnn.data.csv import load_csv
 from keras_mlrnn.data.labeled_files import LabeledFiles, label_statistics
-from keras_mlrnn.data.nuswide import load_nuswide
+from keras_mlrnn.data.nuswide import NUSWIDE_CONCEPTS, load_nuswide
 from keras_mlrnn.data.pipeline import (
     NumpyBatches,
     has_tensorflow,

@@ -18,6 +18,19 @@ import numpy as np
 
 from keras_mlrnn.data.labeled_files import LabeledFiles
 
+# The 81 concepts in the order of Concepts81.txt (what a preset names without the data).
+NUSWIDE_CONCEPTS = (
+    "airport", "animal", "beach", "bear", "birds", "boats", "book", "bridge", "buildings", "cars",
+    "castle", "cat", "cityscape", "clouds", "computer", "coral", "cow", "dancing", "dog",
+    "earthquake", "elk", "fire", "fish", "flags", "flowers", "food", "fox", "frost", "garden",
+    "glacier", "grass", "harbor", "horses", "house", "lake", "leaf", "map", "military", "moon",
+    "mountain", "nighttime", "ocean", "person", "plane", "plants", "police", "protest",
+    "railroad", "rainbow", "reflection", "road", "rocks", "running", "sand", "sign", "sky",
+    "snow", "soccer", "sports", "statue", "street", "sun", "sunset", "surf", "swimmers",
+    "tattoo", "temple", "tiger", "tower", "town", "toy", "train", "tree", "valley", "vehicle",
+    "water", "waterfall", "wedding", "whales", "window", "zebra",
+)  # fmt: skip
+
 
 def _read_lines(path):
     if not os.path.isfile(path):

@@ -180,6 +180,14 @@ class MultiLabelModel(keras.Model):
         """Per-step attention (maps or boxes), labels and scores of one batch (`can_explain`)."""
         raise NotImplementedError(f"{type(self).__name__} has no attention to explain.")
 
+    #: The paper's constructor arguments (backbone, input size, head sizes,
+    #: loss weights): what `from_preset("coco")` and the other built-in data
+    #: set names build (`keras_mlrnn.preset_configs.builtin_config`). Each
+    #: method declares its own; None: no built-in presets.
+    paper_config = None
+    #: Departures from `paper_config` on one data set: `{dataset: {arg: value}}`.
+    dataset_overrides = {}
+
     #: Attribute names of the `Dense` layers whose outputs are per-class
     #: sigmoid logits (the label probabilities); `initialize_heads` starts
     #: them at the label prior. Each method declares its own.

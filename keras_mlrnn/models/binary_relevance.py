@@ -40,6 +40,9 @@ class BinaryRelevance(MultiLabelModel):
 
     prior_heads = ("classifier",)
 
+    # The paper's setting (`from_preset("coco")` and the other data sets).
+    paper_config = {"backbone": "resnet101", "image_size": 224}
+
     config_fields = config_fields("threshold", "top_k", dropout="dropout_rate")
 
     def __init__(self, num_classes, dropout=0.5, threshold=0.5, top_k=None, **kwargs):

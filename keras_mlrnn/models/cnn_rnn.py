@@ -107,6 +107,18 @@ class CNNRNN(MultiLabelModel):
 
     uses_beam_search = True
 
+    # The paper's setting (`from_preset("coco")` and the other data sets).
+    paper_config = {
+        "backbone": "vgg16",
+        "image_size": 224,
+        "backbone_trainable": False,  # VGG16 fc7 features, CNN frozen
+        "embedding_dim": 64,
+        "lstm_units": 512,
+        "beam_size": 3,
+        "label_order": "frequency_first",
+    }
+    dataset_overrides = {"nuswide": {"min_length": 3}}  # "at least k labels" on NUS-WIDE
+
     config_fields = config_fields(
         "embedding_dim",
         "lstm_units",

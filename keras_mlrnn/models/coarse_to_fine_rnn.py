@@ -64,6 +64,14 @@ class CoarseToFineRNN(MultiLabelModel):
     can_explain = True
     prior_heads = ("classifier",)
 
+    # The paper's setting (`from_preset("coco")` and the other data sets).
+    paper_config = {
+        "backbone": "vgg16",
+        "image_size": 224,
+        "horizontal_weight": 5e-2,
+        "vertical_weight": 5e-2,
+    }
+
     config_fields = config_fields(
         "steps",
         "attention_units",

@@ -61,6 +61,15 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
 
     prior_heads = ("confidence", "classifier")  # scores: sigmoid of the max step logit
 
+    # The paper's setting (`from_preset("coco")` and the other data sets).
+    paper_config = {
+        "backbone": "resnet101",
+        "image_size": 224,
+        "steps": 5,
+        "lstm_units": 512,
+        "embedding_dim": 256,
+    }
+
     config_fields = config_fields(
         "steps", "lstm_units", "embedding_dim", "threshold", "confidence_loss_weight", "stage"
     )

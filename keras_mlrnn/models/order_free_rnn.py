@@ -77,6 +77,15 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
     can_explain = True
     prior_heads = ("probability_head",)
 
+    # The paper's setting (`from_preset("coco")` and the other data sets).
+    paper_config = {
+        "backbone": "resnet152",
+        "image_size": 224,
+        "backbone_trainable": False,  # "without fine-tuning"
+        "dropout": 0.2,  # keep probability 0.8
+        "beam_size": 3,
+    }
+
     config_fields = config_fields(
         "attention_units",
         "lstm_units",

@@ -66,6 +66,15 @@ class RegionAttentionRNN(MultiLabelModel):
 
     can_explain = True
 
+    # The paper's setting (`from_preset("coco")` and the other data sets).
+    paper_config = {
+        "backbone": "vgg16",
+        "image_size": 448,  # 512 x 512 resized, 448 crops
+        "num_regions": 5,
+        "constraint_weight": 0.1,
+        "top_k": 3,
+    }
+
     config_fields = config_fields(
         "num_regions",
         "region_size",
