@@ -191,7 +191,7 @@ def _predict(args):
     model = load_trained_model(args.preset, args.method, args.model)
     if args.save_attention and not visualize.has_attention(model):
         raise ValueError(
-            f"--save-attention: {type(model).__name__} has no attention to draw; pictures "
+            f"--save-attention: {type(model).__name__} has no steps to draw; pictures "
             f"exist for {', '.join(visualize.explainable_methods())}."
         )
     paths, images, failed = [], [], []

@@ -1,10 +1,12 @@
 """Where the model looked: attention maps and attended regions drawn over the image.
 
-Methods with attention expose `explain_batch(images)`: `OrderFreeRNN` and
-`CoarseToFineRNN` return per-step attention maps, `RegionAttentionRNN` the
-box of each attended region, all with the label each step points at.
-`explain` runs it over images (compiled, batch by batch); `plot_explanation`
-draws one image's steps side by side; `save_explanations` writes PNGs.
+A method whose class declares `can_explain` has `model.explain(images)`:
+the label each recurrent step points at, with, where the method attends to
+places, per-step attention maps (`OrderFreeRNN`, `CoarseToFineRNN`) or the
+box of each attended region (`RegionAttentionRNN`); `MultiOrderRNN`'s
+steps have labels only. `explain` runs it over images (compiled, batch by
+batch); `plot_explanation` draws one image's steps side by side;
+`save_explanations` writes PNGs.
 
 Example:
 ```python
@@ -31,23 +33,23 @@ def explainable_methods():
 
 def has_attention(model):
     """Whether `model` can be explained: its class declares `can_explain`."""
-    return bool(getattr(type(model), "can_explain", False))
+    return type(model).can_explain
 
 
 def explain(model, images, batch_size=16):
-    """Per-step attention (or boxes) and labels for uint8 images `(N, S, S, 3)`.
+    """`model.explain` for uint8 images `(N, S, S, 3)`, with an error naming the methods that can.
 
     Returns:
-        dict of numpy arrays: "attention" `(N, steps, h, w)` or "boxes"
-        `(N, K, 4)`, plus "labels" `(N, steps)` (-1: no label, e.g. the
-        global glance) and "scores" `(N, steps)`.
+        dict of numpy arrays (see `MultiLabelModel.explain`): "labels" and
+        "scores" `(N, steps)` (label -1: none, e.g. the global glance),
+        "step_scores", and "attention" `(N, steps, h, w)` or "boxes" `(N, K, 4)`.
     """
     if not has_attention(model):
         raise ValueError(
-            f"{type(model).__name__} has no attention to draw; attention pictures exist "
+            f"{type(model).__name__} has no steps to draw; step pictures exist "
             f"for {', '.join(explainable_methods())}."
         )
-    return model.predict_with("explain_batch", np.asarray(images), batch_size=batch_size)
+    return model.explain(np.asarray(images), batch_size=batch_size)
 
 
 def _class_name(model, index):
@@ -100,7 +102,7 @@ def plot_explanation(model, image, explanation, predicted=None):
         if "attention" in explanation:
             heat = _upsample(np.asarray(explanation["attention"][t]), image.shape[:2])
             axis.imshow(heat, cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0)
-        else:
+        elif "boxes" in explanation:
             x0, y0, x1, y1 = (float(v) for v in explanation["boxes"][t])
             axis.add_patch(
                 patches.Rectangle(

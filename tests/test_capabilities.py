@@ -48,7 +48,7 @@ def test_the_papers_step_counts():
     for name, steps in expected.items():
         model = MODELS[name](num_classes=5, backbone="tiny", image_size=32, **args.get(name, {}))
         assert model.num_steps == steps, name
-    with pytest.raises(NotImplementedError, match="no attention"):
+    with pytest.raises(NotImplementedError, match="no recurrent steps"):
         MODELS["binary-relevance"](num_classes=5, backbone="tiny", image_size=32).explain_batch(
             images
         )

@@ -47,7 +47,7 @@ def test_predict_prints_labels_and_draws_attention(cls, tmp_path, capsys):
         assert len(np.unique(picture.reshape(-1, 3), axis=0)) > 100
 
 
-def test_explanations_are_distributions_and_boxes(tiny_batch):
+def test_explanations_are_distributions_and_boxes(tiny_batch, tmp_path):
     images, _ = tiny_batch
     ofr = km.OrderFreeRNN(**TINY, **SMALL_HEADS[km.OrderFreeRNN])
     out = visualize.explain(ofr, images)
@@ -67,7 +67,18 @@ def test_explanations_are_distributions_and_boxes(tiny_batch):
     # The localisation layer starts at the identity transform: every box is the whole image.
     np.testing.assert_allclose(out["boxes"], np.tile([0, 0, 31, 31], (6, 2, 1)), atol=1e-4)
 
-    with pytest.raises(ValueError, match="BinaryRelevance has no attention"):
+    mo = km.MultiOrderRNN(**TINY, steps=3, lstm_units=16, embedding_dim=8)
+    out = visualize.explain(mo, images)
+    assert sorted(out) == ["labels", "scores", "step_scores"]  # steps, no places
+    assert out["step_scores"].shape == (6, 3, 20)
+    # each step: its surest label and that label's probability; the scores the max over steps
+    np.testing.assert_array_equal(out["labels"], out["step_scores"].argmax(-1))
+    np.testing.assert_allclose(out["scores"], out["step_scores"].max(-1), atol=1e-7)
+    np.testing.assert_allclose(mo.predict(images, verbose=0), out["step_scores"].max(1), atol=1e-6)
+    (path,) = visualize.save_explanations(mo, images[:1], str(tmp_path), names=["mo"])
+    assert path.endswith("mo_attention.png")
+
+    with pytest.raises(ValueError, match="BinaryRelevance has no steps to draw"):
         visualize.explain(km.BinaryRelevance(**TINY), images)
 
 
@@ -83,7 +94,7 @@ def test_predict_errors(tmp_path, capsys):
         scores = [label["score"] for label in entry["labels"]]
         assert len(scores) == 2 and scores[0] >= scores[1]
     assert main(["predict", "--preset", preset, photos[0], "--save-attention", "x"]) == 2
-    assert "BinaryRelevance has no attention" in capsys.readouterr().err
+    assert "BinaryRelevance has no steps to draw" in capsys.readouterr().err
     assert main(["predict", "--preset", "scenes", photos[0]]) == 2
     assert "also give --method" in capsys.readouterr().err
     assert main(["predict", "--preset", preset, str(tmp_path / "nope.png")]) == 2

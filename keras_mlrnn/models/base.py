@@ -166,9 +166,9 @@ class MultiLabelModel(keras.Model):
     #: Whether `predict_sets` runs a beam search (the constructor then takes
     #: `beam_size`).
     uses_beam_search = False
-    #: Whether the method implements `explain_batch(images)`: per-step
-    #: attention maps or regions with the label each step points at
-    #: (`keras_mlrnn.visualize`).
+    #: Whether the method implements `explain_batch(images)` (`explain`):
+    #: what each recurrent step picked, and where it looked if it attends
+    #: to places (`keras_mlrnn.visualize` draws it).
     can_explain = False
 
     @property
@@ -176,9 +176,27 @@ class MultiLabelModel(keras.Model):
         """The number of recurrent steps at inference (None: the method has no recurrence)."""
         return None
 
+    def explain(self, x, batch_size=None):
+        """What each step picked and where it looked, as numpy: one accessor for every method.
+
+        Args:
+            x: uint8 images `(N, S, S, 3)` or a dataset of them.
+            batch_size: int or None. As in `predict`.
+
+        Returns:
+            dict: "labels" `(N, T)` int32 (the label step t points at; -1
+            for a step that picks none), "scores" `(N, T)` (its
+            probability), "step_scores" `(N, T, C)` (the step's scores over
+            the labels) and, for a method that attends to places,
+            "attention" `(N, T, h, w)` maps or "boxes" `(N, T, 4)` pixels.
+        """
+        if not self.can_explain:
+            raise ValueError(f"{type(self).__name__} has no recurrent steps to explain.")
+        return self.predict_with("explain_batch", x, batch_size=batch_size)
+
     def explain_batch(self, images):
-        """Per-step attention (maps or boxes), labels and scores of one batch (`can_explain`)."""
-        raise NotImplementedError(f"{type(self).__name__} has no attention to explain.")
+        """`explain` for one batch of images, as tensors (a method with `can_explain`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no recurrent steps to explain.")
 
     #: The paper's constructor arguments (backbone, input size, head sizes,
     #: loss weights): what `from_preset("coco")` and the other built-in data

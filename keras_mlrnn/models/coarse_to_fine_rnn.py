@@ -186,30 +186,28 @@ class CoarseToFineRNN(MultiLabelModel):
     def decide(self, outputs):
         return decide_sets(outputs["scores"], self.threshold)
 
-    def attention_batch(self, images):
-        """Global then per-step local attention `(B, 1 + T, h, w)` for one batch."""
-        return self.compute_outputs(images, None, training=False)["attention"]
-
     def explain_batch(self, images):
-        """For `keras_mlrnn.visualize`: the global map, then each step's map and label.
+        """`explain` for one batch: the global glance, then each step.
 
-        Returns:
-            dict: "attention" `(B, 1 + T, h, w)`, "labels" `(B, 1 + T)` int32
-            (-1 for the global glance, then each step's most likely label)
-            and "scores" `(B, 1 + T)` (that label's probability; 0 for the glance).
+        "attention" `(B, 1 + T, h, w)`: the global map, then each step's;
+        "labels" `(B, 1 + T)` int32 (-1 for the glance, then each step's most
+        likely label), "scores" that label's probability and "step_scores"
+        `(B, 1 + T, C)` each step's probabilities (zeros for the glance).
         """
         out = self.compute_outputs(images, None, training=False)
-        probs = ops.sigmoid(out["step_logits"])
+        probs = ops.cast(ops.sigmoid(out["step_logits"]), "float32")
+        batch = ops.shape(probs)[0]
+        glance = ops.zeros((batch, 1, self.num_classes))
+        step_scores = ops.concatenate([glance, probs], axis=1)
         labels = ops.cast(ops.argmax(probs, axis=-1), "int32")
-        batch = ops.shape(labels)[0]
         labels = ops.concatenate([ops.full((batch, 1), -1, "int32"), labels], axis=1)
-        scores = ops.concatenate([ops.zeros((batch, 1)), ops.max(probs, axis=-1)], axis=1)
         return {
             "attention": ops.cast(out["attention"], "float32"),
             "labels": labels,
-            "scores": scores,
+            "scores": ops.max(step_scores, axis=-1),
+            "step_scores": step_scores,
         }
 
     def attention_maps(self, x, batch_size=None):
-        """Attention maps `(N, 1 + T, h, w)` (numpy): the global map, then each step's."""
-        return self.predict_with("attention_batch", x, batch_size=batch_size)
+        """Attention maps `(N, 1 + T, h, w)` (numpy): `explain(x)["attention"]`."""
+        return self.explain(x, batch_size=batch_size)["attention"]

@@ -59,6 +59,7 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
     Inter-Label Dependencies", ECCV 2020.
     """
 
+    can_explain = True
     prior_heads = ("confidence", "classifier")  # scores: sigmoid of the max step logit
 
     # The paper's setting (`from_preset("coco")` and the other data sets).
@@ -147,15 +148,20 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
     def decide(self, outputs):
         return decide_sets(outputs["scores"], self.threshold)
 
-    def step_probabilities(self, images):
-        """Per-step sigmoid probabilities `(B, T, C)` of one batch (a tensor)."""
-        return ops.sigmoid(self.compute_outputs(images, None, training=False)["step_logits"])
+    def explain_batch(self, images):
+        """`explain` for one batch: the label each step was surest of (no places: no attention).
+
+        "labels" `(B, T)` int32 each step's most likely label, "scores" its
+        probability, "step_scores" `(B, T, C)` the step's sigmoid probabilities.
+        """
+        logits = self.compute_outputs(images, None, training=False)["step_logits"]
+        probs = ops.cast(ops.sigmoid(logits), "float32")
+        return {
+            "labels": ops.cast(ops.argmax(probs, axis=-1), "int32"),
+            "scores": ops.max(probs, axis=-1),
+            "step_scores": probs,
+        }
 
     def step_scores(self, x, batch_size=None):
-        """Per-step probabilities `(N, T, C)` as numpy: which label each step was sure of.
-
-        Args:
-            x: uint8 images `(N, S, S, 3)` or a dataset of them.
-            batch_size: int or None. As in `predict`.
-        """
-        return self.predict_with("step_probabilities", x, batch_size=batch_size)
+        """Per-step probabilities `(N, T, C)` (numpy): `explain(x)["step_scores"]`."""
+        return self.explain(x, batch_size=batch_size)["step_scores"]

@@ -294,35 +294,27 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
         return outputs["sets"]  # the beam search's best path
 
     # ------------------------------------------------------ user helpers
-    def attention_batch(self, images):
-        """Attention weights `(B, T, h, w)` of the greedy path for one batch."""
-        return self._as_maps(self.greedy_loop(images, training=False)["attention"])
-
     def _as_maps(self, weights):
         """Attention weights `(B, T, h * w)` -> maps `(B, T, h, w)` on the feature grid."""
         height, width = self.backbone.output_shape[1:3]
         return ops.reshape(weights, (-1, self.decode_length, height, width))
 
     def explain_batch(self, images):
-        """For `keras_mlrnn.visualize`: each greedy step's attention and label, one batch.
+        """`explain` for one batch: each step of the greedy path (the training loop).
 
-        Returns:
-            dict: "attention" `(B, T, h, w)`, "labels" `(B, T)` int32 (the
-            label step t picked) and "scores" `(B, T)` (its probability).
+        "attention" `(B, T, h, w)` is where step t looked, "labels" the label
+        it picked, "scores" that label's probability, "step_scores" `p_t`.
         """
         out = self.greedy_loop(images, training=False)
-        probs = ops.sigmoid(out["step_logits"])
+        probs = ops.cast(ops.sigmoid(out["step_logits"]), "float32")
         labels = ops.cast(out["labels"], "int32")
         picked = ops.take_along_axis(probs, labels[..., None], axis=-1)[..., 0]
         attention = ops.cast(self._as_maps(out["attention"]), "float32")
-        return {"attention": attention, "labels": labels, "scores": picked}
+        return {"attention": attention, "labels": labels, "scores": picked, "step_scores": probs}
 
     def attention_maps(self, x, batch_size=None):
-        """Per-step attention maps `(N, T, h, w)` (numpy), for visualisation.
-
-        The maps follow the greedy path (the training loop), step by step.
-        """
-        return self.predict_with("attention_batch", x, batch_size=batch_size)
+        """Per-step attention maps `(N, T, h, w)` (numpy): `explain(x)["attention"]`."""
+        return self.explain(x, batch_size=batch_size)["attention"]
 
     def tune_stop_threshold(self, images, labels, metric="OF1", candidates=None):
         """Picks the `stop_threshold` that maximises an F1 on validation data.

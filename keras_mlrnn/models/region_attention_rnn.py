@@ -179,11 +179,6 @@ class RegionAttentionRNN(MultiLabelModel):
     def decide(self, outputs):
         return decide_sets(outputs["scores"], self.threshold, self.top_k)
 
-    def regions_batch(self, images):
-        """Attended boxes `(B, K, 4)` as (x0, y0, x1, y1) image pixels, for one batch."""
-        _, thetas = self._run(images, training=False)
-        return self._boxes(thetas)
-
     def _boxes(self, thetas):
         sx, sy, tx, ty = (thetas[..., i] for i in range(4))
         # A region spans [t - |s|, t + |s|] in normalised coordinates.
@@ -195,24 +190,24 @@ class RegionAttentionRNN(MultiLabelModel):
         return ops.stack([x0, y0, x1, y1], axis=-1)
 
     def explain_batch(self, images):
-        """For `keras_mlrnn.visualize`: each region's box and the label it scores highest.
+        """`explain` for one batch: each region's box and the label it scores highest.
 
-        Returns:
-            dict: "boxes" `(B, K, 4)` (x0, y0, x1, y1 pixels), "labels" `(B, K)`
-            int32 and "scores" `(B, K)` (the label's softmax probability
-            within the region's scores).
+        "boxes" `(B, K, 4)` (x0, y0, x1, y1 pixels), "labels" `(B, K)` int32,
+        "scores" that label's probability and "step_scores" `(B, K, C)` the
+        region's softmax over the labels.
         """
         region_logits, thetas = self._run(images, training=False)
-        probs = ops.softmax(region_logits, axis=-1)
+        probs = ops.cast(ops.softmax(region_logits, axis=-1), "float32")
         return {
-            "boxes": self._boxes(thetas),
+            "boxes": ops.cast(self._boxes(thetas), "float32"),
             "labels": ops.cast(ops.argmax(probs, axis=-1), "int32"),
             "scores": ops.max(probs, axis=-1),
+            "step_scores": probs,
         }
 
     def attention_regions(self, x, batch_size=None):
-        """Boxes `(N, K, 4)` (numpy): region k's (x0, y0, x1, y1) in image pixels."""
-        return self.predict_with("regions_batch", x, batch_size=batch_size)
+        """Boxes `(N, K, 4)` (numpy), region k's (x0, y0, x1, y1) pixels: `explain(x)["boxes"]`."""
+        return self.explain(x, batch_size=batch_size)["boxes"]
 
     def tune_threshold(self, images, labels, metric="OF1", candidates=None):
         """Picks the `threshold` of `predict_sets` that maximises an F1 on validation data.
