@@ -38,9 +38,11 @@ def ten_crop_scores(model, images, batch_size=64):
     """
     images = np.asarray(images)
     size = model.image_size
-    total = 0.0
+    views = []
     for top, left in crop_boxes(images.shape[1], images.shape[2], size):
         crop = images[:, top : top + size, left : left + size]
-        for view in (crop, crop[:, :, ::-1]):
-            total = total + model.predict(np.ascontiguousarray(view), batch_size, verbose=0)
-    return total / 10.0
+        views += [crop, crop[:, :, ::-1]]
+    # One `predict` over the ten views of every image (a call per view costs
+    # Keras' per-call set-up ten times).
+    scores = model.predict(np.concatenate(views), batch_size, verbose=0)
+    return scores.reshape(10, len(images), -1).mean(axis=0)
