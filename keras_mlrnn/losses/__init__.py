@@ -1,5 +1,6 @@
-"""The methods' own losses."""
+"""The methods' own losses, and the per-class losses their heads can train with."""
 
+from keras_mlrnn.losses.asymmetric import AsymmetricLoss
 from keras_mlrnn.losses.joint_max_margin import JointMaxMargin
 from keras_mlrnn.losses.multi_order_loss import MultiOrderLoss
 from keras_mlrnn.losses.region_constraints import default_anchors, region_constraints

@@ -3,6 +3,7 @@
 import keras
 from keras import layers, ops
 
+from keras_mlrnn.losses.asymmetric import check_classification_loss, per_image_loss
 from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import decide_sets
 from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
@@ -21,6 +22,11 @@ class BinaryRelevance(MultiLabelModel):
         threshold: float. Decision threshold of `predict_sets`. Defaults to 0.5.
         top_k: int or None. If set, `predict_sets` keeps at most the k best
             labels (then applies the threshold). Defaults to None.
+        classification_loss: str. "bce" (sigmoid binary cross-entropy, the
+            papers') or "asl" (`keras_mlrnn.losses.AsymmetricLoss`).
+            Defaults to "bce".
+        asl: dict or None. `AsymmetricLoss` arguments (`gamma_neg`,
+            `gamma_pos`, `clip`) for "asl"; None: the ASL paper's 4, 0, 0.05.
         **kwargs: `MultiLabelModel` arguments (`backbone`, `image_size`, ...).
 
     Example:
@@ -43,10 +49,22 @@ class BinaryRelevance(MultiLabelModel):
     # The paper's setting (`from_preset("coco")` and the other data sets).
     paper_config = {"backbone": "resnet101", "image_size": 224}
 
-    config_fields = config_fields("threshold", "top_k", dropout="dropout_rate")
+    config_fields = config_fields(
+        "threshold", "top_k", "classification_loss", "asl", dropout="dropout_rate"
+    )
 
-    def __init__(self, num_classes, dropout=0.5, threshold=0.5, top_k=None, **kwargs):
+    def __init__(
+        self,
+        num_classes,
+        dropout=0.5,
+        threshold=0.5,
+        top_k=None,
+        classification_loss="bce",
+        asl=None,
+        **kwargs,
+    ):
         super().__init__(num_classes, **kwargs)
+        self.classification_loss, self.asl = check_classification_loss(classification_loss, asl)
         self.dropout_rate = float(dropout)
         self.threshold = float(threshold)
         self.top_k = None if top_k is None else int(top_k)
@@ -62,10 +80,8 @@ class BinaryRelevance(MultiLabelModel):
         return {"scores": ops.sigmoid(logits), "logits": logits}
 
     def compute_method_loss(self, y_true, outputs, sample_weight=None):
-        per_sample = keras.losses.binary_crossentropy(
-            ops.cast(y_true, "float32"), outputs["logits"], from_logits=True
-        )
-        return weighted_batch_mean(per_sample, sample_weight)
+        per_image = per_image_loss(self.classification_loss, y_true, outputs["logits"], self.asl)
+        return weighted_batch_mean(per_image, sample_weight)
 
     def decide(self, outputs):
         return decide_sets(outputs["scores"], self.threshold, self.top_k)

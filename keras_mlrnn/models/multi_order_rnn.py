@@ -41,6 +41,8 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
         embedding_dim: int. Label-embedding size. Defaults to 256.
         threshold: float. Decision threshold of `predict_sets`. Defaults to 0.5.
         confidence_loss_weight, stage: what `fit` trains (see `TrainedInStages`).
+        classification_loss, asl: the confidence head's loss: "bce" (default)
+            or "asl" with `AsymmetricLoss` arguments (see `TrainedInStages`).
         **kwargs: `MultiLabelModel` arguments (`backbone`, `image_size`, ...).
 
     Example:
@@ -72,7 +74,14 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
     }
 
     config_fields = config_fields(
-        "steps", "lstm_units", "embedding_dim", "threshold", "confidence_loss_weight", "stage"
+        "steps",
+        "lstm_units",
+        "embedding_dim",
+        "threshold",
+        "confidence_loss_weight",
+        "stage",
+        "classification_loss",
+        "asl",
     )
 
     def __init__(
@@ -84,10 +93,12 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
         threshold=0.5,
         confidence_loss_weight=1.0,
         stage="joint",
+        classification_loss="bce",
+        asl=None,
         **kwargs,
     ):
         super().__init__(num_classes, **kwargs)
-        self.init_stages(stage, confidence_loss_weight)
+        self.init_stages(stage, confidence_loss_weight, classification_loss, asl)
         if int(steps) < 1:
             raise ValueError(f"steps must be >= 1, got {steps}.")
         self.steps = int(steps)

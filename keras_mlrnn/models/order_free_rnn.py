@@ -54,6 +54,8 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
         stop_threshold: float. Path-probability floor. Defaults to 0.5.
         confidence_loss_weight, stage: what `fit` trains (see `TrainedInStages`;
             the confidence head is `v_prob`).
+        classification_loss, asl: the loss of `v_prob`: "bce" (default) or
+            "asl" with `AsymmetricLoss` arguments (see `TrainedInStages`).
         **kwargs: `MultiLabelModel` arguments.
 
     Example:
@@ -96,6 +98,8 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
         "stop_threshold",
         "confidence_loss_weight",
         "stage",
+        "classification_loss",
+        "asl",
         dropout="dropout_rate",
     )
 
@@ -112,10 +116,12 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
         stop_threshold=0.5,
         confidence_loss_weight=1.0,
         stage="joint",
+        classification_loss="bce",
+        asl=None,
         **kwargs,
     ):
         super().__init__(num_classes, **kwargs)
-        self.init_stages(stage, confidence_loss_weight)
+        self.init_stages(stage, confidence_loss_weight, classification_loss, asl)
         if not 0.0 < float(stop_threshold) <= 1.0:
             raise ValueError(f"stop_threshold must lie in (0, 1]; got {stop_threshold}.")
         self.attention_units = int(attention_units)

@@ -1,8 +1,6 @@
 """Training in stages (OrderFreeRNN, MultiOrderRNN): the stages and the mixin that runs them."""
 
-import keras
-from keras import ops
-
+from keras_mlrnn.losses.asymmetric import check_classification_loss, per_image_loss
 from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
 
 # Training stages of the methods trained in two steps (OrderFreeRNN, MultiOrderRNN):
@@ -30,13 +28,19 @@ class TrainedInStages:
       Defaults to 1.0.
     - stage: str. "joint" (default), "features" or "recurrent".
 
+    and the confidence head's per-class loss (`classification_loss`: "bce"
+    or "asl", `asl`: `AsymmetricLoss` arguments or None for the paper's).
+
     `keras_mlrnn.runs.train(warmup_epochs=N)` accepts exactly these methods.
     """
 
-    def init_stages(self, stage="joint", confidence_loss_weight=1.0):
-        """Checks and stores the two stage arguments (call it in `__init__`)."""
+    def init_stages(
+        self, stage="joint", confidence_loss_weight=1.0, classification_loss="bce", asl=None
+    ):
+        """Checks and stores the stage arguments and the head's loss (call it in `__init__`)."""
         self.stage = check_stage(stage)
         self.confidence_loss_weight = float(confidence_loss_weight)
+        self.classification_loss, self.asl = check_classification_loss(classification_loss, asl)
 
     def set_stage(self, stage):
         """Switches what `fit` trains: "joint", "features" or "recurrent"."""
@@ -44,7 +48,7 @@ class TrainedInStages:
         self._reset_compiled()
 
     def confidence_loss(self, y_true, logits, sample_weight=None):
-        """The confidence head's sigmoid BCE as the stage weighs it (scalar, float32).
+        """The confidence head's per-class loss (BCE or ASL) as its stage weighs it (float32).
 
         Weight 1 in "features" (the stage's only loss, whatever
         `confidence_loss_weight` is), `confidence_loss_weight` in "joint",
@@ -53,6 +57,5 @@ class TrainedInStages:
         weight = {"features": 1.0, "joint": self.confidence_loss_weight, "recurrent": 0.0}
         if not weight[self.stage]:
             return 0.0
-        y_true = ops.cast(y_true, "float32")
-        bce = keras.losses.binary_crossentropy(y_true, logits, from_logits=True)
-        return weight[self.stage] * weighted_batch_mean(bce, sample_weight)
+        per_image = per_image_loss(self.classification_loss, y_true, logits, self.asl)
+        return weight[self.stage] * weighted_batch_mean(per_image, sample_weight)
