@@ -5,6 +5,7 @@ from keras import layers, ops
 
 from keras_mlrnn.layers import LabelEmbedding, SoftAttention
 from keras_mlrnn.losses import JointMaxMargin
+from keras_mlrnn.losses.asymmetric import check_classification_loss, per_image_loss
 from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import decide_sets
 from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
@@ -43,6 +44,11 @@ class CoarseToFineRNN(MultiLabelModel):
         horizontal_weight: float. lambda_1. Defaults to 5e-2 (paper); 0
             removes the term (the "w/o max-margin" ablation).
         vertical_weight: float. lambda_2. Defaults to 5e-2 (paper).
+        classification_loss: str. The per-class loss on the pooled scores:
+            "bce" (the paper's) or "asl" (`keras_mlrnn.losses.AsymmetricLoss`).
+            Defaults to "bce".
+        asl: dict or None. `AsymmetricLoss` arguments for "asl" (None: the
+            ASL paper's 4, 0, 0.05).
         **kwargs: `MultiLabelModel` arguments.
 
     Example:
@@ -82,6 +88,8 @@ class CoarseToFineRNN(MultiLabelModel):
         "vertical_margin",
         "horizontal_weight",
         "vertical_weight",
+        "classification_loss",
+        "asl",
     )
 
     def __init__(
@@ -96,9 +104,12 @@ class CoarseToFineRNN(MultiLabelModel):
         vertical_margin=0.1,
         horizontal_weight=5e-2,
         vertical_weight=5e-2,
+        classification_loss="bce",
+        asl=None,
         **kwargs,
     ):
         super().__init__(num_classes, **kwargs)
+        self.classification_loss, self.asl = check_classification_loss(classification_loss, asl)
         if int(steps) < 1:
             raise ValueError(f"steps must be >= 1, got {steps}.")
         self.steps = int(steps)
@@ -174,8 +185,10 @@ class CoarseToFineRNN(MultiLabelModel):
 
     def compute_method_loss(self, y_true, outputs, sample_weight=None):
         y_true = ops.cast(y_true, "float32")
-        bce = keras.losses.binary_crossentropy(y_true, outputs["pooled_logits"], from_logits=True)
-        loss = weighted_batch_mean(bce, sample_weight)
+        per_image = per_image_loss(
+            self.classification_loss, y_true, outputs["pooled_logits"], self.asl
+        )
+        loss = weighted_batch_mean(per_image, sample_weight)
         if self.horizontal_weight or self.vertical_weight:
             # `.call` gives per-image values; the batch mean is ours (a Loss's
             # __call__ would also rescale for tf.distribute, done once in the base).
