@@ -2,8 +2,9 @@
 
 `run_model_test(cls, init_kwargs, images, targets, tmp_path)` checks, for one method:
  1. `get_config` is JSON-serialisable and `from_config` rebuilds the same config;
- 2. output shapes `(B, C)`, float32 scores in [0, 1], from a call and
-    symbolically (the config clone: traced, not run);
+ 2. output shapes `(B, C)`, float32 scores in [0, 1] and multi-hot sets
+    from `predict_scores_and_sets`, and symbolically (the config clone:
+    traced, not run);
  3. the model has trainable weights, the backbone's among them, and as
     many trainable parameters as the caller counted (if given);
  4. under a mixed policy (`mixed_float16` on TensorFlow, `mixed_bfloat16`
@@ -16,8 +17,7 @@
  6. `predict` on a dataset equals the scores of a call on the arrays;
  7. `.keras` save and reload gives the same class and outputs;
  8. `save_to_preset` then `from_preset` gives identical outputs,
-    `load_weights=False` builds the architecture, an unknown preset raises;
- 9. `predict_sets` returns a `(B, C)` multi-hot array.
+    `load_weights=False` builds the architecture, an unknown preset raises.
 
 Models built: the one under test, its config clone, one under the mixed
 policy and the one `fit` trains (which the later checks reuse).
@@ -59,7 +59,10 @@ def check_output_spec(model, images, num_classes):
 
 
 def check_outputs(model, images, num_classes):
-    scores = _scores(model, images)
+    """Scores and sets of `predict_scores_and_sets` (one compiled pass of both)."""
+    scores, sets = model.predict_scores_and_sets(images, batch_size=len(images))
+    assert sets.shape == (len(images), num_classes)
+    assert set(np.unique(sets)) <= {0.0, 1.0}
     assert scores.shape == (len(images), num_classes)
     assert scores.dtype == np.float32, scores.dtype
     assert np.all((scores >= 0) & (scores <= 1)), "scores must lie in [0, 1]"
@@ -156,7 +159,7 @@ def check_presets(model, images, tmp_path):
 
 
 def run_model_test(cls, init_kwargs, images, targets, tmp_path, trainable_parameters=None):
-    """Runs checks 1-9 above for one method. `images` uint8, `targets` multi-hot.
+    """Runs checks 1-8 above for one method. `images` uint8, `targets` multi-hot.
 
     `trainable_parameters`: the count the caller worked out from the
     architecture (checked if given).
@@ -183,10 +186,6 @@ def run_model_test(cls, init_kwargs, images, targets, tmp_path, trainable_parame
     np.testing.assert_allclose(from_dataset, _scores(trained, images), atol=1e-5)
     check_saving(trained, images, tmp_path)
     check_presets(trained, images, tmp_path)
-
-    sets = trained.predict_sets(images)
-    assert sets.shape == (len(images), num_classes)
-    assert set(np.unique(sets)) <= {0.0, 1.0}
     return trained
 
 
