@@ -206,6 +206,13 @@ def _prepare(run, overwrite, resume, options, command):
     if config.get("early_stopping") and config.get("train_on_val"):
         # Refused before any data is read or feature computed.
         raise ValueError("early_stopping needs an unseen val split; train_on_val trains on it.")
+    known = get_model_class(config["model"]).constructor_arguments()
+    unknown = sorted(set(config.get("model_args") or {}) - set(known))
+    if unknown:
+        raise ValueError(
+            f"{config['model']} takes no argument {', '.join(unknown)} (--model-arg); "
+            f"its arguments: {', '.join(known)}."
+        )
     return config
 
 

@@ -97,3 +97,14 @@ def test_bad_input_is_one_line_naming_it(case, bad, tmp_path, monkeypatch, capsy
     assert status == 2, (out[-1500:], err[-1500:])
     errors = [line for line in err.splitlines() if "error:" in line]
     assert errors and any(named in line for line in errors), err[-2000:]
+
+
+def test_an_argument_the_method_does_not_take_is_named_before_any_data(tmp_path, capsys):
+    from keras_mlrnn.cli import main
+
+    run = str(tmp_path / "run")
+    argv = ["train", "--model", "cnn-rnn", "--model-arg", "classification_loss=asl"]
+    assert main([*argv, "--run-dir", run]) == 2
+    err = capsys.readouterr().err
+    assert "cnn-rnn takes no argument classification_loss" in err and "lstm_units" in err
+    assert sorted(os.listdir(run)) == ["run_config.json"]  # nothing read, nothing trained

@@ -535,6 +535,12 @@ class MultiLabelModel(keras.Model):
             runners[method] = BatchedMethod(self, method)
         return runners[method].predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
 
+    @classmethod
+    def constructor_arguments(cls):
+        """Every argument the constructor takes: the method's `config_fields` and the base's."""
+        base = inspect.signature(MultiLabelModel.__init__).parameters
+        return sorted({*cls.config_fields, *base, "name", "dtype"} - {"self", "kwargs"})
+
     # -------------------------------------------------------- serialisation
     #: The method's own constructor arguments, saved by `get_config`:
     #: argument -> attribute (read when saving, so values that `adapt` or
