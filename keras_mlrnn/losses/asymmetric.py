@@ -114,9 +114,8 @@ def per_image_loss(kind, y_true, logits, asl=None):
         logits: `(B, C)` logits.
         asl: dict or None. `AsymmetricLoss` arguments for "asl" (the paper's by default).
     """
+    check_classification_loss(kind)  # the one message naming an unknown kind
     y_true = ops.cast(y_true, "float32")
-    if kind == "bce":
-        return keras.losses.binary_crossentropy(y_true, logits, from_logits=True)
     if kind == "asl":
         return AsymmetricLoss(**(asl or {}), reduction=None)(y_true, logits)
-    raise ValueError(f"classification_loss must be one of {CLASSIFICATION_LOSSES}; got {kind!r}.")
+    return keras.losses.binary_crossentropy(y_true, logits, from_logits=True)
