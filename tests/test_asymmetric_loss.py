@@ -76,10 +76,9 @@ HEAD_LOGITS = {
 def test_heads_train_with_asl(cls, tiny_batch):
     images, targets = tiny_batch
     asl = {"gamma_neg": 2.0, "gamma_pos": 1.0, "clip": 0.05}
-    model = cls(**TINY[cls], classification_loss="asl", asl=asl)
-    if cls is km.CoarseToFineRNN:
-        model = cls(**TINY[cls], classification_loss="asl", asl=asl, horizontal_weight=0.0,
-                    vertical_weight=0.0)  # fmt: skip
+    # CoarseToFineRNN without its margin terms: the loss is its ASL part alone.
+    margins = dict(horizontal_weight=0.0, vertical_weight=0.0) if cls is km.CoarseToFineRNN else {}
+    model = cls(**TINY[cls], classification_loss="asl", asl=asl, **margins)
     assert cls.from_config(model.get_config()).asl == asl
     if cls in (km.OrderFreeRNN, km.MultiOrderRNN):
         model.set_stage("features")  # the confidence head's loss alone
