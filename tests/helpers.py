@@ -2,26 +2,25 @@
 
 `run_model_test(cls, init_kwargs, images, targets, tmp_path)` checks, for one method:
  1. `get_config` is JSON-serialisable and `from_config` rebuilds the same config;
- 2. output shapes `(B, C)`, float32 scores in [0, 1] and multi-hot sets
+ 2. the model has trainable weights, the backbone's among them, and as
+    many trainable parameters as the caller counted (if given);
+ 3. under a mixed policy (`mixed_float16` on TensorFlow, `mixed_bfloat16`
+    on JAX and PyTorch) every sublayer follows the policy and variables
+    stay float32;
+ 4. `fit` (Adam) on one batch lowers the loss by at least 10% and moves
+    every trainable weight, leaving it finite (each got a gradient); the
+    README's JAX run compiles it with XLA;
+ 5. output shapes `(B, C)`, float32 scores in [0, 1] and multi-hot sets
     from `predict_scores_and_sets`, and symbolically (the config clone:
     traced, not run);
- 3. the model has trainable weights, the backbone's among them, and as
-    many trainable parameters as the caller counted (if given);
- 4. under a mixed policy (`mixed_float16` on TensorFlow, `mixed_bfloat16`
-    on JAX and PyTorch): every sublayer follows the policy, variables stay
-    float32, scores come out float32, and an XLA-compiled training step
-    (`jit_compile=True` on TensorFlow, what Keras compiles there on a GPU;
-    JAX always compiles) gives a finite loss;
- 5. `fit` (Adam) on one batch lowers the loss by at least 10% and moves
-    every trainable weight, leaving it finite (each got a gradient);
  6. `predict` on a dataset equals the scores of a call on the arrays;
  7. `.keras` save and reload gives the same class and outputs;
  8. `save_to_preset` then `from_preset` gives identical outputs,
     `load_weights=False` builds the architecture, an unknown preset raises.
 
-Models built: the one under test, its config clone, one under the mixed
-policy and the one `fit` trains (which the later checks reuse).
-Reloaded models are compared by calling them (`_scores`).
+One model is built and trained, under the mixed policy (the configuration
+of a GPU run; float32 is what every other test trains), plus its config
+clone and the reloaded copies, which are compared by calling them (`_scores`).
 """
 
 import json
@@ -82,10 +81,9 @@ def check_every_weight_moved(model, before):
         assert not np.array_equal(new, old), f"{variable.path} got no gradient"
 
 
-def check_mixed_precision(cls, init_kwargs, images, targets, policy):
-    model = cls(**init_kwargs, dtype=policy)
+def check_mixed_precision(model, policy):
+    """Every sublayer with weights follows `policy`; every variable stays float32."""
     compute = policy.split("_")[1]
-    model.build()
     for layer in _flat_layers(model):
         if isinstance(layer, keras.layers.InputLayer) or not layer.weights:
             continue
@@ -95,21 +93,14 @@ def check_mixed_precision(cls, init_kwargs, images, targets, policy):
         assert layer.compute_dtype == compute
     for variable in model.weights:
         assert variable.dtype == "float32", f"{variable.path} is {variable.dtype}"
-    check_output_spec(model, images, init_kwargs["num_classes"])  # float32 scores, traced
-    # XLA on TensorFlow too: what Keras compiles there on a GPU. JAX always
-    # compiles with XLA; on PyTorch jit_compile=True means torch.compile, whose
-    # inductor fails on the tiny CNN's strided convolution backward (torch 2.13:
-    # "LoweringException: ValueRangeError: Invalid ranges [0:-1]").
-    model.compile(optimizer="adam", metrics=None, jit_compile=keras.backend.backend() != "torch")
-    loss = model.train_on_batch(images, targets)
-    assert np.isfinite(loss), f"{policy} training gave loss {loss}"
 
 
-def check_fit_lowers_loss(cls, init_kwargs, images, targets, epochs=15):
-    """Adam on one batch lowers the loss by 10% and moves every trainable weight."""
-    keras.utils.set_random_seed(0)  # the same start whatever was built before
-    model = cls(**init_kwargs)
-    model.build()
+def check_fit_lowers_loss(model, images, targets, epochs=15):
+    """Adam on one batch lowers the loss by 10% and moves every trainable weight.
+
+    Compiled as Keras chooses on this machine: a tf.function graph on
+    TensorFlow (XLA only on a GPU), XLA on JAX, eager on PyTorch.
+    """
     before = [keras.ops.convert_to_numpy(v) for v in model.trainable_variables]
     model.compile(optimizer=keras.optimizers.Adam(3e-3), metrics=None)
     history = model.fit(images, targets, batch_size=len(images), epochs=epochs, verbose=0)
@@ -165,8 +156,13 @@ def run_model_test(cls, init_kwargs, images, targets, tmp_path, trainable_parame
     architecture (checked if given).
     """
     num_classes = init_kwargs["num_classes"]
-    model = cls(**init_kwargs)
-    check_outputs(model, images, num_classes)
+    # One mixed policy per backend (the policy plumbing is backend-agnostic
+    # model code): float16 with its loss scaling on TensorFlow, bfloat16 on
+    # JAX and PyTorch. The README's test command runs all three.
+    policy = "mixed_float16" if keras.backend.backend() == "tensorflow" else "mixed_bfloat16"
+    keras.utils.set_random_seed(0)  # the same start whatever was built before
+    model = cls(**init_kwargs, dtype=policy)
+    model.build()
     clone = check_config_round_trip(model)
     check_output_spec(clone, images, num_classes)
     backbone_ids = {id(v) for v in model.backbone.trainable_variables}
@@ -174,16 +170,14 @@ def run_model_test(cls, init_kwargs, images, targets, tmp_path, trainable_parame
     if trainable_parameters is not None:
         counted = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
         assert counted == trainable_parameters, (counted, trainable_parameters)
+    check_mixed_precision(model, policy)
 
-    # One mixed policy per backend (the policy plumbing is backend-agnostic
-    # model code): float16 with its loss scaling on TensorFlow, bfloat16 on
-    # JAX and PyTorch. The README's test command runs all three.
-    policy = "mixed_float16" if keras.backend.backend() == "tensorflow" else "mixed_bfloat16"
-    check_mixed_precision(cls, init_kwargs, images, targets, policy)
-
-    trained = check_fit_lowers_loss(cls, init_kwargs, images, targets)
-    from_dataset = trained.predict(NumpyBatches(images, batch_size=3), verbose=0)
-    np.testing.assert_allclose(from_dataset, _scores(trained, images), atol=1e-5)
+    trained = check_fit_lowers_loss(model, images, targets)
+    check_outputs(trained, images, num_classes)
+    # One batch of the batch's size: on JAX the same compiled program as `_scores`.
+    from_dataset = trained.predict(NumpyBatches(images, batch_size=len(images)), verbose=0)
+    # the compiled predict against a call: 16-bit arithmetic, fused differently
+    np.testing.assert_allclose(from_dataset, _scores(trained, images), atol=2e-3)
     check_saving(trained, images, tmp_path)
     check_presets(trained, images, tmp_path)
     return trained

@@ -397,6 +397,15 @@ class MultiLabelModel(keras.Model):
                 f"shape {tuple(y.shape)}; expected (batch, {self.num_classes})."
             )
 
+    def make_train_function(self, force=False):
+        # Keras on TensorFlow (without a distribution strategy) creates the
+        # optimizer's variables inside the first trace of the training step,
+        # and tf.function then traces the whole step a second time. Building
+        # them here, as Keras does on JAX and PyTorch, traces it once.
+        if self.built and self.optimizer is not None and not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
+        return super().make_train_function(force)
+
     def train_step(self, *args):
         # JAX's step is train_step(state, data); TF's and torch's train_step(data).
         *state, data = args

@@ -22,6 +22,9 @@ class BatchedMethod(keras.Model):
         super().__init__(name=f"{model.name}_{method}", dtype=model.dtype_policy)
         self.inner = model
         self.method = method
+        # Built now: Keras' JAX `predict` would otherwise build it by running
+        # one batch eagerly, compiling every operation on its own.
+        self.build()
 
     def build(self, input_shape=None):
         if not self.inner.built:
