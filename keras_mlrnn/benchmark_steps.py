@@ -83,9 +83,9 @@ def _build(method, num_images, args):
     if MODELS[method].uses_beam_search:
         kwargs["beam_size"] = args.beam_size
     model = MODELS[method](**kwargs)
-    model.compile(optimizer=keras.optimizers.SGD(1e-3), metrics=[], jit_compile=True)
     labels = synthetic_labels(num_images, args.num_classes, args.max_labels)
-    model.adapt(labels)
+    model.adapt(labels)  # first: `compile` builds the model, tracing as many steps as it has
+    model.compile(optimizer=keras.optimizers.SGD(1e-3), metrics=[], jit_compile=True)
     return model, labels
 
 

@@ -41,7 +41,8 @@ def test_scenes_preset_reproduces_its_metric_table(name, scenes_test):
     assert model.image_size == 64
     test = scenes_test
     assert len(test.labels) == metadata["num_test_images"]
-    reports = evaluate_model(model, test)
+    # 8 batches of 250: a smaller last batch would trace the beam search again on TensorFlow
+    reports = evaluate_model(model, test, batch_size=250)
     for rule, expected in metadata["reports"].items():
         assert abs(reports[rule]["mAP"] - expected["mAP"]) <= 0.005, rule
         assert abs(reports[rule]["OF1"] - expected["OF1"]) <= 0.01, rule
@@ -108,7 +109,7 @@ def test_presets_install_from_a_regular_wheel(tmp_path):
         "print(model.num_classes)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(target), "KERAS_MLRNN_HOME": str(tmp_path / "none")}
-    env["KERAS_BACKEND"] = "jax"  # any backend reads presets; JAX imports in half the time
+    env["KERAS_BACKEND"] = "torch"  # any backend reads presets; JAX compiles every initializer
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True
     )
