@@ -37,8 +37,10 @@ def test_throughput_benchmark_smoke_stops_and_resumes(tmp_path):
     assert refused.returncode != 0 and "pass --resume" in refused.stderr
     assert json.loads(out.read_text()) == saved  # the file is untouched
 
-    # A BinaryRelevance row "measured earlier" (made-up numbers): resuming keeps it.
-    earlier = {"method": "binary-relevance", "batch": 4, "train_images_per_s": 1000.0}
+    # A CoarseToFineRNN row "measured earlier" (made-up numbers): resuming keeps
+    # it and measures only BinaryRelevance, the base of its ratios (the
+    # cheapest model to compile).
+    earlier = {"method": "coarse-to-fine-rnn", "batch": 4, "train_images_per_s": 1000.0}
     earlier.update(infer_images_per_s=2000.0, peak_memory_bytes=2**30, compiles_after_warmup=0)
     saved["results"] = [earlier]
     out.write_text(json.dumps(saved))
@@ -47,13 +49,14 @@ def test_throughput_benchmark_smoke_stops_and_resumes(tmp_path):
     assert "| coarse-to-fine-rnn | 4 |" in result.stdout and "| compiles |" in result.stdout
     saved = json.loads(out.read_text())
     assert saved["complete"] is True
-    base, method = saved["results"]
-    assert base["method"] == "binary-relevance" and base["train_images_per_s"] == 1000.0
-    assert method["method"] == "coarse-to-fine-rnn" and len(method["train_seconds"]) == 2
-    assert method["train_images_per_s"] == pytest.approx(8 / np.mean(method["train_seconds"]))
-    for key, base_value in (("train_images_per_s", 1000.0), ("infer_images_per_s", 2000.0)):
-        assert method[key] > 0
-        assert method[f"{key}_ratio"] == pytest.approx(method[key] / base_value)
+    rows = {row["method"]: row for row in saved["results"]}
+    assert sorted(rows) == ["binary-relevance", "coarse-to-fine-rnn"]
+    method, base = rows["coarse-to-fine-rnn"], rows["binary-relevance"]
+    assert method["train_images_per_s"] == 1000.0 and len(base["train_seconds"]) == 2
+    assert base["train_images_per_s"] == pytest.approx(8 / np.mean(base["train_seconds"]))
+    for key, method_value in (("train_images_per_s", 1000.0), ("infer_images_per_s", 2000.0)):
+        assert base[key] > 0 and base[f"{key}_ratio"] == pytest.approx(1.0)
+        assert method[f"{key}_ratio"] == pytest.approx(method_value / base[key])
 
     mismatch = _benchmark(*SMOKE, "--steps", "3", "--json", str(out), "--resume")
     assert mismatch.returncode != 0 and "--steps 2, not 3" in mismatch.stderr

@@ -19,6 +19,9 @@ targets. Splits:
 - `tfds:voc/2007`: TFDS' train / validation / test; `tfds:coco/2017`: TFDS'
   train minus its last 5% (val), validation as test (`data_dir`: TFDS' data
   folder, default its own).
+
+`load_splits` is over 60 lines: one short branch per data set above, in
+the order of this list, so each protocol reads where it is described.
 """
 
 import dataclasses
