@@ -87,6 +87,14 @@ def _add_training_options(parser):
         "--clipnorm", type=positive_float, default=None, help="clip each gradient's norm"
     )
     parser.add_argument(
+        "--ema",
+        type=float,
+        default=None,
+        metavar="MOMENTUM",
+        help="average the weights over the steps (Adam's use_ema, e.g. 0.999): validation, "
+        "the kept model and the test tables use the averaged weights",
+    )
+    parser.add_argument(
         "--warmup-epochs",
         type=positive_int,
         default=None,

@@ -52,6 +52,7 @@ DEFAULTS = {
     "checkpoint_steps": None,
     "distribute": None,
     "clipnorm": None,
+    "ema": None,
     "warmup_epochs": None,
     "cache_features": None,
     "train_on_val": None,

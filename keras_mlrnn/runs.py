@@ -199,6 +199,8 @@ def _prepare(run, overwrite, resume, options, command):
         raise ValueError(f"Unknown training options {sorted(unknown)}; known: {sorted(DEFAULTS)}.")
     if options.get("head_init") not in (None, *HEAD_INITS):
         raise ValueError(f"head_init must be 'prior' or 'random'; got {options['head_init']!r}.")
+    if options.get("ema") is not None and not 0 < options["ema"] < 1:
+        raise ValueError(f"ema is the averaging momentum, in (0, 1); got {options['ema']}.")
     saved = run.prepare(overwrite, resume)
     if saved is not None:
         config = _resumed_config(run, saved, options)
@@ -287,7 +289,13 @@ def _fit_split(config, splits):
 def _fit(model, config, run, inputs, splits, verbose):
     """Phase 5: one `fit` per training stage; returns the phases and the seconds they took."""
     phases = training_phases(model, config["epochs"], config.get("warmup_epochs"))
-    optimizer = keras.optimizers.Adam(config["learning_rate"], clipnorm=config.get("clipnorm"))
+    ema = config.get("ema")
+    optimizer = keras.optimizers.Adam(
+        config["learning_rate"],
+        clipnorm=config.get("clipnorm"),
+        use_ema=ema is not None,
+        ema_momentum=ema if ema is not None else 0.99,
+    )
     model.compile(optimizer=optimizer)
     callbacks = run_callbacks(run, config)
     start = time.time()
@@ -365,6 +373,10 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             backbone, backbone_weights, image_size, epochs, batch_size,
             learning_rate, seed, train/val/test_size, top_k;
             clipnorm: clip each gradient's norm;
+            ema: average the weights over the steps with this momentum
+            (Adam's `use_ema`; e.g. 0.999): validation, the kept best
+            model (so the test tables and the preset) use the averaged
+            weights; the checkpoints hold both, so resume continues both;
             warmup_epochs: for methods trained in stages (order-free-rnn,
             multi-order-rnn), the first N of `epochs` train only the CNN and
             its confidence head (stage "features"), the rest the model's own

@@ -47,6 +47,8 @@ def run_callbacks(run, config):
     previous checkpoint kept too), `CSVLogger` (history.csv, appended on
     resume), `ModelCheckpoint` (the best val mAP; the last epoch with
     `train_on_val`) and, with `early_stopping`, `EarlyStopping` on val mAP.
+    With `ema`, `SwapEMAWeights` sits after `BackupAndRestore`: validation
+    and the callbacks after it see the averaged weights.
     """
     callbacks = [
         StopOnNonFiniteLoss(run.checkpoints),
@@ -68,6 +70,11 @@ def run_callbacks(run, config):
             initial_value_threshold=run.best_logged("val_mAP"),
         ),
     ]
+    if config.get("ema") is not None:
+        # After BackupAndRestore (it saves the weights being trained and their
+        # average in the optimizer's state); before CSVLogger and
+        # ModelCheckpoint, so validation and the kept model see the average.
+        callbacks.insert(2, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if config.get("early_stopping"):  # never with train_on_val (runs.train refuses it)
         callbacks.append(
             keras.callbacks.EarlyStopping(
