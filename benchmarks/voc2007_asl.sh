@@ -12,13 +12,7 @@
 # Run from the repository root with ../shared beside it: bash benchmarks/voc2007_asl.sh [ROOT]
 set -euo pipefail
 ROOT=${1:-runs/voc_asl}
-FEATURES=${FEATURES:-runs/voc/features}
-DATA=(--dataset voc2007 --data-dir ../shared/data/voc2007)
-BACKBONE=weights/backbones/mobilenet_v2_1.0_224_imagenet_notop.weights.h5
-COMMON=(--backbone mobilenet_v2 --backbone-weights "$BACKBONE" --image-size 224
-        --cache-features "$FEATURES" --model-arg backbone_trainable=false
-        --batch-size 32 --clipnorm 1.0 --epochs 25 --early-stopping 5)
-export TF_CPP_MIN_LOG_LEVEL=3
+source "$(dirname "$0")/voc2007_protocol.sh"  # DATA, COMMON, FEATURES
 BR_ASL="binary-relevance:classification_loss=asl"
 CTF_ASL="coarse-to-fine-rnn:classification_loss=asl"
 
