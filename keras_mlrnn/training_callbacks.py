@@ -59,6 +59,13 @@ def run_callbacks(run, config):
             # A kill during a save leaves a broken file: keep the previous one too.
             double_checkpoint=True,
         ),
+    ]
+    if config.get("ema") is not None:
+        # After BackupAndRestore (it saves the weights being trained and their
+        # average in the optimizer's state); before CSVLogger and
+        # ModelCheckpoint, so validation and the kept model see the average.
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    callbacks += [
         keras.callbacks.CSVLogger(run.history_path, append=True),
         keras.callbacks.ModelCheckpoint(
             run.model_path,
@@ -70,11 +77,6 @@ def run_callbacks(run, config):
             initial_value_threshold=run.best_logged("val_mAP"),
         ),
     ]
-    if config.get("ema") is not None:
-        # After BackupAndRestore (it saves the weights being trained and their
-        # average in the optimizer's state); before CSVLogger and
-        # ModelCheckpoint, so validation and the kept model see the average.
-        callbacks.insert(2, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if config.get("early_stopping"):  # never with train_on_val (runs.train refuses it)
         callbacks.append(
             keras.callbacks.EarlyStopping(

@@ -10,8 +10,7 @@ import keras_mlrnn as km
 from keras_mlrnn.cli import main
 from keras_mlrnn.run_dir import RunDirectory
 from keras_mlrnn.training_callbacks import run_callbacks
-
-TINY = dict(num_classes=20, backbone="tiny", image_size=32)
+from tests.models.tiny import TINY
 
 
 class _RecordWeights(keras.callbacks.Callback):
@@ -30,7 +29,7 @@ def test_the_kept_model_is_the_average_of_the_steps_and_validation_scores_it(tmp
     run = RunDirectory(str(tmp_path / "run"))
     os.makedirs(run.path)
     momentum = 0.5
-    model = km.BinaryRelevance(**TINY)
+    model = km.BinaryRelevance(**TINY[km.BinaryRelevance])
     model.compile(optimizer=keras.optimizers.Adam(1e-2, use_ema=True, ema_momentum=momentum))
     record = _RecordWeights()
     # train_on_val: the checkpoint keeps the last epoch, whatever its score.
