@@ -1,10 +1,24 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Compile for correctness, not speed. The test programs are tiny, so the
+# compilers' optimisation passes cost more than they save: XLA's LLVM code
+# generation at -O0 (JAX, and every subprocess the tests start) halves the
+# JAX model tests (OrderFreeRNN's generic test 35 -> 17 s), and TensorFlow's
+# graph optimiser (grappler) is off in this process (below). Both change how
+# fast a program runs, never what it computes.
+os.environ["XLA_FLAGS"] = " ".join(
+    [os.environ.get("XLA_FLAGS", ""), "--xla_backend_optimization_level=0"]
+).strip()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+if keras.backend.backend() == "tensorflow":
+    import tensorflow as tf
+
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared")
 

@@ -17,7 +17,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def test_two_devices_give_the_one_device_loss_curve(backend):
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
     if backend == "jax":
-        env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+        flags = env.get("XLA_FLAGS", "")  # conftest's, kept
+        env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count=2".strip()
         env["JAX_PLATFORMS"] = "cpu"
     result = subprocess.run(
         [sys.executable, os.path.join(HERE, "distributed_losses.py")],
