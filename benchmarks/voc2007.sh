@@ -2,40 +2,44 @@
 # The VOC 2007 protocol behind benchmarks/RESULTS.md and weights/voc2007_mobilenet_v2/:
 #   1. search: every method, seed 0, learning rate in {1e-3, 3e-4, 3e-3}; at most 25 epochs,
 #      stopped after 5 without a better val mAP, the best epoch by val mAP kept (same budget
-#      for every method); frozen ImageNet MobileNetV2 at 224 px, features cached once;
+#      for every method); frozen ImageNet MobileNetV2 at 224 px, features cached once
+#      (the options: benchmarks/voc2007_protocol.sh);
 #   2. seeds 1 and 2 at each method's best learning rate (seed 0 is reused);
 #   3. presets: train + val, the chosen learning rate, the best seed-0 epoch count,
-#      float16 heads on the shipped backbone file;
+#      float16 heads on the shipped backbone file (PRESETS=0 leaves this step out);
 #   4. the table (benchmarks/voc2007_table.py).
 # Run from the repository root with ../shared beside it: bash benchmarks/voc2007.sh [ROOT]
+# METHODS="binary-relevance order-free-rnn" limits it to those methods (default: all six).
+# FEATURES=DIR reuses another root's feature cache (default ROOT/features).
 # Finished runs are skipped, so an interrupted run of this script resumes.
 set -euo pipefail
 ROOT=${1:-runs/voc}
-DATA=(--dataset voc2007 --data-dir ../shared/data/voc2007)
-BACKBONE=weights/backbones/mobilenet_v2_1.0_224_imagenet_notop.weights.h5
-COMMON=(--backbone mobilenet_v2 --backbone-weights "$BACKBONE" --image-size 224
-        --cache-features "$ROOT/features" --model-arg backbone_trainable=false
-        --batch-size 32 --clipnorm 1.0)
-export TF_CPP_MIN_LOG_LEVEL=3
+FEATURES=${FEATURES:-$ROOT/features}
+source "$(dirname "$0")/voc2007_protocol.sh"  # DATA, COMMON, BUDGET, BACKBONE
+MODELS=()
+[ -n "${METHODS:-}" ] && MODELS=(--models $METHODS)
 
 for lr in 1e-3 3e-4 3e-3; do
-  keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" --epochs 25 --early-stopping 5 \
+  keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" "${BUDGET[@]}" "${MODELS[@]}" \
     --learning-rate "$lr" --seeds 0 --out "$ROOT/lr$lr"
 done
 
-python benchmarks/voc2007_table.py --root "$ROOT" --choices > "$ROOT/choices.txt"
+python benchmarks/voc2007_table.py --root "$ROOT" --features "$FEATURES" --choices \
+  > "$ROOT/choices.txt"
 while read -r method lr epochs; do
-  keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" --epochs 25 --early-stopping 5 \
-    --learning-rate "$lr" --models "$method" --seeds 0 1 2 --out "$ROOT/lr$lr"
+  keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" "${BUDGET[@]}" --learning-rate "$lr" \
+    --models "$method" --seeds 0 1 2 --out "$ROOT/lr$lr"
 done < "$ROOT/choices.txt"
 
-while read -r method lr epochs; do
-  preset=weights/voc2007_mobilenet_v2/$method
-  [ -f "$preset/config.json" ] && continue
-  keras-mlrnn train --model "$method" "${DATA[@]}" "${COMMON[@]}" --epochs "$epochs" \
-    --learning-rate "$lr" --train-on-val --save-preset "$preset" --save-preset-dtype float16 \
-    --save-preset-backbone "$BACKBONE" --run-dir "$ROOT/preset-$method" --overwrite
-done < "$ROOT/choices.txt"
+if [ "${PRESETS:-1}" != 0 ]; then
+  while read -r method lr epochs; do
+    preset=weights/voc2007_mobilenet_v2/$method
+    [ -f "$preset/config.json" ] && continue
+    keras-mlrnn train --model "$method" "${DATA[@]}" "${COMMON[@]}" --epochs "$epochs" \
+      --learning-rate "$lr" --train-on-val --save-preset "$preset" --save-preset-dtype float16 \
+      --save-preset-backbone "$BACKBONE" --run-dir "$ROOT/preset-$method" --overwrite
+  done < "$ROOT/choices.txt"
+fi
 
-python benchmarks/voc2007_table.py --root "$ROOT" > "$ROOT/table.md"
+python benchmarks/voc2007_table.py --root "$ROOT" --features "$FEATURES" > "$ROOT/table.md"
 cat "$ROOT/table.md"

@@ -12,32 +12,32 @@
 # Run from the repository root with ../shared beside it: bash benchmarks/voc2007_asl.sh [ROOT]
 set -euo pipefail
 ROOT=${1:-runs/voc_asl}
-source "$(dirname "$0")/voc2007_protocol.sh"  # DATA, COMMON, FEATURES
+source "$(dirname "$0")/voc2007_protocol.sh"  # DATA, COMMON, BUDGET, FEATURES
 BR_ASL="binary-relevance:classification_loss=asl"
 CTF_ASL="coarse-to-fine-rnn:classification_loss=asl"
 
 for grid in '{"gamma_neg":2,"gamma_pos":0,"clip":0.05}' '{"gamma_neg":1,"gamma_pos":0,"clip":0}' \
             '{"gamma_neg":4,"gamma_pos":1,"clip":0.05}' '{"gamma_neg":4,"gamma_pos":0,"clip":0}'; do
   name=$(echo "$grid" | tr -d '{}"' | tr ',:' '_-')
-  keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" --learning-rate 1e-3 --seeds 0 \
+  keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" "${BUDGET[@]}" --learning-rate 1e-3 --seeds 0 \
     --models "$BR_ASL" --model-arg "asl=$grid" --out "$ROOT/grid/$name"
 done
 
 for lr in 1e-3 3e-4 3e-3; do
-  keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" --learning-rate "$lr" --seeds 0 \
+  keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" "${BUDGET[@]}" --learning-rate "$lr" --seeds 0 \
     --models "$BR_ASL" "$CTF_ASL" --out "$ROOT/lr$lr"
 done
 python benchmarks/voc2007_table.py --root "$ROOT" --features "$FEATURES" --choices \
   > "$ROOT/choices.txt"
 while read -r method lr epochs; do
   spec=${method/__/:}; spec=${spec/classification_loss-asl/classification_loss=asl}
-  keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" --learning-rate "$lr" --seeds 0 1 2 \
+  keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" "${BUDGET[@]}" --learning-rate "$lr" --seeds 0 1 2 \
     --models "$spec" --out "$ROOT/lr$lr"
 done < "$ROOT/choices.txt"
 
-keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" --learning-rate 1e-3 --seeds 0 1 2 \
+keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" "${BUDGET[@]}" --learning-rate 1e-3 --seeds 0 1 2 \
   --models binary-relevance --out "$ROOT/lr1e-3"
-keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" --learning-rate 3e-3 --seeds 0 1 2 \
+keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" "${BUDGET[@]}" --learning-rate 3e-3 --seeds 0 1 2 \
   --models coarse-to-fine-rnn --out "$ROOT/lr3e-3"
 
 python benchmarks/voc2007_table.py --root "$ROOT" --features "$FEATURES" > "$ROOT/table.md"

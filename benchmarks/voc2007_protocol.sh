@@ -1,11 +1,13 @@
-# The VOC 2007 protocol's options, sourced by benchmarks/voc2007_asl.sh and voc2007_ema.sh
-# (benchmarks/voc2007.sh spells them out for its own ROOT): frozen ImageNet MobileNetV2 at
+# The VOC 2007 protocol's options, sourced by benchmarks/voc2007.sh, voc2007_asl.sh and
+# voc2007_ema.sh: COMMON, the model and data options (frozen ImageNet MobileNetV2 at
 # 224 px on cached features (FEATURES, default runs/voc/features), Adam at batch 32,
-# clipnorm 1, at most 25 epochs, stopped after 5 without a better val mAP.
+# clipnorm 1); BUDGET, the search's epochs (at most 25, stopped after 5 without a better
+# val mAP).
 FEATURES=${FEATURES:-runs/voc/features}
 DATA=(--dataset voc2007 --data-dir ../shared/data/voc2007)
 BACKBONE=weights/backbones/mobilenet_v2_1.0_224_imagenet_notop.weights.h5
 COMMON=(--backbone mobilenet_v2 --backbone-weights "$BACKBONE" --image-size 224
         --cache-features "$FEATURES" --model-arg backbone_trainable=false
-        --batch-size 32 --clipnorm 1.0 --epochs 25 --early-stopping 5)
+        --batch-size 32 --clipnorm 1.0)
+BUDGET=(--epochs 25 --early-stopping 5)
 export TF_CPP_MIN_LOG_LEVEL=3
