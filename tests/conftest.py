@@ -48,3 +48,13 @@ def tiny_batch():
 
     images, labels = load_scenes("train", num_images=6, image_size=32)
     return images, labels.astype(np.float32)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The end-to-end (`large`) tests run first, in their collected order.
+
+    Under `pytest -n 2` each worker then starts its long tests early, and the
+    many short ones that follow even out when the two workers finish (a
+    40-second test handed out last would leave the other worker idle).
+    """
+    items.sort(key=lambda item: item.get_closest_marker("large") is None)
