@@ -1,4 +1,4 @@
-"""The names the command line offers (methods, data sets), importable without Keras.
+"""The names the command line offers (methods, data sets, augmentations), importable without Keras.
 
 `keras-mlrnn --help` and argument errors come back without importing Keras
 or TensorFlow: the parser reads its choices here. `keras_mlrnn.models.MODELS`
@@ -37,3 +37,6 @@ DATASETS = (
     "tfds:voc/2007",
     "tfds:coco/2017",
 )
+
+# What `--augment` accepts besides "none" (`keras_mlrnn.data.augment`).
+AUGMENTATIONS = ("flip", "randaugment", "mixup", "cutmix")

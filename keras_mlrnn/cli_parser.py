@@ -50,6 +50,8 @@ def _add_data_arguments(parser, default_dataset=None):
 
 def _add_training_options(parser):
     """The options `train` and `compare` share: data, backbone, budget, model arguments."""
+    from keras_mlrnn.catalog import AUGMENTATIONS
+
     _add_data_arguments(parser)
     parser.add_argument("--backbone", default=None, help="tiny (default), resnet50, ...")
     parser.add_argument(
@@ -85,6 +87,14 @@ def _add_training_options(parser):
     )
     parser.add_argument(
         "--clipnorm", type=positive_float, default=None, help="clip each gradient's norm"
+    )
+    parser.add_argument(
+        "--augment",
+        choices=[*AUGMENTATIONS, "none"],
+        default=None,
+        help="the training images' augmentation (default flip; every choice but none flips "
+        "first): randaugment, or mixup / cutmix with blend- or area-weighted labels "
+        "(keras_mlrnn.data.augment); a feature cache serves flip only",
     )
     parser.add_argument(
         "--ema",

@@ -52,6 +52,7 @@ DEFAULTS = {
     "checkpoint_steps": None,
     "distribute": None,
     "clipnorm": None,
+    "augment": "flip",
     "ema": None,
     "warmup_epochs": None,
     "cache_features": None,

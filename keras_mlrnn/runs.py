@@ -34,6 +34,7 @@ import time
 
 import keras
 
+from keras_mlrnn.data.augment import check_augmentation
 from keras_mlrnn.data.splits import concatenate, load_splits
 from keras_mlrnn.distribute import data_parallel
 from keras_mlrnn.evaluation import (  # noqa: F401 (re-exported: the run's scoring)
@@ -201,14 +202,24 @@ def _prepare(run, overwrite, resume, options, command):
         raise ValueError(f"head_init must be 'prior' or 'random'; got {options['head_init']!r}.")
     if options.get("ema") is not None and not 0 < options["ema"] < 1:
         raise ValueError(f"ema is the averaging momentum, in (0, 1); got {options['ema']}.")
+    check_augmentation(options.get("augment"))
     saved = run.prepare(overwrite, resume)
     if saved is not None:
         config = _resumed_config(run, saved, options)
     else:
         config = _new_config(run, options, command)
+    # Refused before any data is read or feature computed:
     if config.get("early_stopping") and config.get("train_on_val"):
-        # Refused before any data is read or feature computed.
         raise ValueError("early_stopping needs an unseen val split; train_on_val trains on it.")
+    if config.get("cache_features") and check_augmentation(config.get("augment")) not in (
+        None,
+        "flip",
+    ):
+        raise ValueError(
+            f"augment={config['augment']!r} draws new pixels every step, and a feature cache "
+            "holds fixed maps of each image and its mirror: train on images (no "
+            "cache_features) or with augment='flip'."
+        )
     known = get_model_class(config["model"]).constructor_arguments()
     unknown = sorted(set(config.get("model_args") or {}) - set(known))
     if unknown:
@@ -268,7 +279,8 @@ def _inputs(config, run, model, splits, fit_split):
     fit_names = ("train", "val") if config.get("train_on_val") else ("train",)
     cache = _feature_cache(config, run, model)
     if cache is None:
-        inputs = {"train": fit_split.dataset(size, batch, shuffle=True, augment=True, seed=seed)}
+        augment = config.get("augment", "flip")  # runs before the option keep the flips
+        inputs = {"train": fit_split.dataset(size, batch, shuffle=True, augment=augment, seed=seed)}
         inputs.update({name: splits[name].dataset(size, batch) for name in ("val", "test")})
         return inputs, None
     started = time.time()
@@ -373,6 +385,9 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             backbone, backbone_weights, image_size, epochs, batch_size,
             learning_rate, seed, train/val/test_size, top_k;
             clipnorm: clip each gradient's norm;
+            augment: the training images' augmentation, "flip" (default),
+            "randaugment", "mixup", "cutmix" or "none"
+            (`keras_mlrnn.data.augment`; with cache_features only "flip");
             ema: average the weights over the steps with this momentum
             (Adam's `use_ema`; e.g. 0.999): validation, the kept best
             model (so the test tables and the preset) use the averaged

@@ -25,6 +25,7 @@ import math
 import keras
 import numpy as np
 
+from keras_mlrnn.data.augment import batch_augmentation, check_augmentation
 from keras_mlrnn.data.checks import image_problem, label_problem
 
 
@@ -69,14 +70,15 @@ def has_tensorflow():
 
 
 class NumpyBatches(keras.utils.PyDataset):
-    """A TensorFlow-free batch source over numpy arrays, with shuffle and flips.
+    """A TensorFlow-free batch source over numpy arrays, with shuffle and augmentation.
 
     Args:
         images: uint8 array `(N, H, W, 3)`.
         labels: float array `(N, C)` or None (inference).
         batch_size: int. Defaults to 32.
         shuffle: bool. Reshuffle every epoch. Defaults to False.
-        augment: bool. Random horizontal flips. Defaults to False.
+        augment: False, True ("flip") or a name of
+            `keras_mlrnn.data.augment.AUGMENTATIONS`. Defaults to False.
         seed: int or None. Seed for shuffling and flips. Defaults to None.
     """
 
@@ -85,7 +87,9 @@ class NumpyBatches(keras.utils.PyDataset):
         self.images, self.labels = validate_arrays(images, labels)
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
-        self.augment = augment
+        self.augment = check_augmentation(augment)
+        # flips alone are drawn here; the other augmentations run Keras layers
+        self.layers = None if self.augment in (None, "flip") else batch_augmentation(augment, seed)
         self.rng = np.random.default_rng(seed)
         self.order = np.arange(len(self.images))
         self.on_epoch_end()
@@ -96,10 +100,15 @@ class NumpyBatches(keras.utils.PyDataset):
     def __getitem__(self, index):
         idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         x = self.images[idx]
-        if self.augment:
+        y = None if self.labels is None else self.labels[idx]
+        if self.augment == "flip":
             flip = self.rng.random(len(idx)) < 0.5
             x = np.where(flip[:, None, None, None], x[:, :, ::-1], x)
-        return x if self.labels is None else (x, self.labels[idx])
+        elif self.layers is not None:
+            x, y = self.layers(x.astype(np.float32), y)
+            x = np.clip(np.round(keras.ops.convert_to_numpy(x)), 0, 255).astype(np.uint8)
+            y = None if y is None else keras.ops.convert_to_numpy(y).astype(np.float32)
+        return x if y is None else (x, y)
 
     def on_epoch_end(self):
         if self.shuffle:
@@ -107,16 +116,17 @@ class NumpyBatches(keras.utils.PyDataset):
 
 
 def _batch_augment_prefetch(ds, batch_size, augment, seed):
-    """Batches a tf.data set of (image[, labels]), flips images at random, prefetches."""
+    """Batches a tf.data set of (image[, labels]), augments each batch (if asked), prefetches."""
     import tensorflow as tf
 
     ds = ds.batch(batch_size)
-    if augment:
-        flip = keras.layers.RandomFlip("horizontal", seed=seed)
+    augmentation = batch_augmentation(augment, seed)
+    if augmentation is not None:
 
         def augment_batch(x, *y):
-            x = tf.cast(flip(tf.cast(x, "float32"), training=True), x.dtype)
-            return (x, *y) if y else x
+            images, labels = augmentation(tf.cast(x, "float32"), *y)
+            images = tf.cast(tf.clip_by_value(tf.round(images), 0, 255), x.dtype)
+            return (images, labels) if y else images
 
         ds = ds.map(augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
@@ -130,7 +140,7 @@ def tf_dataset(images, labels=None, batch_size=32, shuffle=False, augment=False,
         labels: float array `(N, C)` or None.
         batch_size: int. Defaults to 32.
         shuffle: bool. Defaults to False.
-        augment: bool. Random horizontal flips (`keras.layers.RandomFlip`).
+        augment: False, True ("flip") or a name of `keras_mlrnn.data.augment.AUGMENTATIONS`.
         seed: int or None. Makes shuffling and augmentation repeatable.
     """
     import tensorflow as tf
@@ -192,7 +202,8 @@ def tf_files_dataset(
         image_size: int. Output side. Defaults to 224.
         batch_size: int. Defaults to 32.
         shuffle: bool. Defaults to False.
-        augment: bool. Random horizontal flips. Defaults to False.
+        augment: False, True ("flip") or a name of
+            `keras_mlrnn.data.augment.AUGMENTATIONS`. Defaults to False.
         seed: int or None.
         cache: None, "memory" or a file path prefix. Cache the decoded,
             resized images (in memory or on disk) so later epochs skip
@@ -252,7 +263,8 @@ def make_dataset(
         labels: float array `(N, C)` or None.
         batch_size: int. Defaults to 32.
         shuffle: bool. Defaults to False.
-        augment: bool. Random horizontal flips. Defaults to False.
+        augment: False, True ("flip") or a name of
+            `keras_mlrnn.data.augment.AUGMENTATIONS`. Defaults to False.
         seed: int or None.
         use_tf: bool or None. Force (True) or avoid (False) tf.data; None
             uses tf.data when TensorFlow is installed.
