@@ -211,10 +211,8 @@ def _prepare(run, overwrite, resume, options, command):
     # Refused before any data is read or feature computed:
     if config.get("early_stopping") and config.get("train_on_val"):
         raise ValueError("early_stopping needs an unseen val split; train_on_val trains on it.")
-    if config.get("cache_features") and check_augmentation(config.get("augment")) not in (
-        None,
-        "flip",
-    ):
+    augment = check_augmentation(config.get("augment"))
+    if config.get("cache_features") and augment not in (None, "flip"):
         raise ValueError(
             f"augment={config['augment']!r} draws new pixels every step, and a feature cache "
             "holds fixed maps of each image and its mirror: train on images (no "

@@ -67,12 +67,13 @@ def batch_augmentation(augment, seed=None):
     if augment is None:
         return None
     flip = keras.layers.RandomFlip("horizontal", seed=seed)
-    extra = {
-        "flip": None,
-        "randaugment": keras.layers.RandAugment(value_range=(0, 255), seed=seed),
-        "mixup": keras.layers.MixUp(alpha=0.2, seed=seed),
-        "cutmix": keras.layers.CutMix(seed=seed),
-    }[augment]
+    extra = None
+    if augment == "randaugment":
+        extra = keras.layers.RandAugment(value_range=(0, 255), seed=seed)
+    elif augment == "mixup":
+        extra = keras.layers.MixUp(alpha=0.2, seed=seed)
+    elif augment == "cutmix":
+        extra = keras.layers.CutMix(seed=seed)
 
     def apply(images, labels=None):
         x = flip(images, training=True)

@@ -123,10 +123,10 @@ def _batch_augment_prefetch(ds, batch_size, augment, seed):
     augmentation = batch_augmentation(augment, seed)
     if augmentation is not None:
 
-        def augment_batch(x, *y):
-            images, labels = augmentation(tf.cast(x, "float32"), *y)
+        def augment_batch(x, y=None):
+            images, labels = augmentation(tf.cast(x, "float32"), y)
             images = tf.cast(tf.clip_by_value(tf.round(images), 0, 255), x.dtype)
-            return (images, labels) if y else images
+            return images if y is None else (images, labels)
 
         ds = ds.map(augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
