@@ -50,8 +50,6 @@ def _add_data_arguments(parser, default_dataset=None):
 
 def _add_training_options(parser):
     """The options `train` and `compare` share: data, backbone, budget, model arguments."""
-    from keras_mlrnn.catalog import AUGMENTATIONS
-
     _add_data_arguments(parser)
     parser.add_argument("--backbone", default=None, help="tiny (default), resnet50, ...")
     parser.add_argument(
@@ -88,6 +86,14 @@ def _add_training_options(parser):
     parser.add_argument(
         "--clipnorm", type=positive_float, default=None, help="clip each gradient's norm"
     )
+    _add_recipe_options(parser)
+    _add_data_and_run_options(parser)
+
+
+def _add_recipe_options(parser):
+    """Augmentation, weight averaging and the staged methods' warm-up."""
+    from keras_mlrnn.catalog import AUGMENTATIONS
+
     parser.add_argument(
         "--augment",
         choices=[*AUGMENTATIONS, "none"],
@@ -112,7 +118,6 @@ def _add_training_options(parser):
         help="order-free-rnn, multi-order-rnn: the first N epochs train only the CNN and its "
         "confidence head (the papers' first stage); in compare, other methods train as usual",
     )
-    _add_data_and_run_options(parser)
 
 
 def _add_data_and_run_options(parser):
@@ -148,8 +153,9 @@ def _add_data_and_run_options(parser):
         "--head-init",
         choices=HEAD_INITS,
         default=None,
-        help="prior (default): start each per-class sigmoid head at the training labels' "
-        "frequencies (zero kernel, bias logit(p)); random: Keras' initialisers",
+        help="prior (default): start the method's once-scored sigmoid heads (its prior_heads) "
+        "at the training labels' frequencies (zero kernel, bias logit(p)); random: Keras' "
+        "initialisers",
     )
     parser.add_argument(
         "--train-size", type=positive_int, default=None, help="images in the train split"

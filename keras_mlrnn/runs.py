@@ -418,9 +418,10 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             early_stopping: stop when the validation mAP has not improved
             for this many epochs (the best epoch's model is kept either
             way; on resume the count starts again).
-            head_init: "prior" (default) starts each per-class sigmoid head
-            at the training labels' prior (`MultiLabelModel.initialize_heads`);
-            "random" keeps Keras' initialisers.
+            head_init: "prior" (default) starts the per-class sigmoid heads
+            that the method declares in `prior_heads` at the training labels'
+            prior (`MultiLabelModel.initialize_heads`); "random" keeps
+            Keras' initialisers.
 
     Raises:
         NonFiniteLossError: the loss became NaN / Inf (the message names the

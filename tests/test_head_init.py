@@ -1,4 +1,4 @@
-"""`initialize_heads`: every per-class sigmoid head starts at the training labels' prior."""
+"""`initialize_heads`: the per-class sigmoid heads scored once start at the labels' prior."""
 
 import json
 import os
@@ -15,30 +15,38 @@ LABELS = np.array([[1, 0, 0], [1, 1, 0]])
 PRIOR = np.array([5 / 6, 1 / 2, 1 / 6])
 
 
-@pytest.mark.parametrize(
-    "cls", [km.BinaryRelevance, km.MultiOrderRNN, km.CoarseToFineRNN], ids=lambda c: c.__name__
-)
-def test_scores_start_at_the_smoothed_label_frequencies(cls):
-    model = cls(num_classes=3, backbone="tiny", image_size=32)
-    model.adapt(LABELS)
+def test_binary_relevance_scores_start_at_the_smoothed_label_frequencies():
+    model = km.BinaryRelevance(num_classes=3, backbone="tiny", image_size=32)
     model.initialize_heads(LABELS)
     images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
     scores = model.predict(images, verbose=0)
     np.testing.assert_allclose(scores, np.broadcast_to(PRIOR, (4, 3)), atol=1e-5)
 
 
-def test_order_free_rnn_confidence_head_starts_at_the_prior():
-    model = km.OrderFreeRNN(num_classes=3, backbone="tiny", image_size=32)
+@pytest.mark.parametrize(
+    "cls, head, step_classifier",
+    [(km.OrderFreeRNN, "probability_head", None), (km.MultiOrderRNN, "confidence", "classifier")],
+    ids=["OrderFreeRNN", "MultiOrderRNN"],
+)
+def test_confidence_heads_start_at_the_prior_and_step_classifiers_do_not(
+    cls, head, step_classifier
+):
+    model = cls(num_classes=3, backbone="tiny", image_size=32)
     model.adapt(LABELS)
     model.initialize_heads(LABELS)
-    head = model.probability_head
-    np.testing.assert_array_equal(np.asarray(head.kernel), 0.0)
-    np.testing.assert_allclose(1 / (1 + np.exp(-np.asarray(head.bias))), PRIOR, atol=1e-6)
+    layer = getattr(model, head)
+    np.testing.assert_array_equal(np.asarray(layer.kernel), 0.0)
+    np.testing.assert_allclose(1 / (1 + np.exp(-np.asarray(layer.bias))), PRIOR, atol=1e-6)
+    if step_classifier:  # read at every step: Keras' initialiser kept (glorot kernel, zero bias)
+        step = getattr(model, step_classifier)
+        assert np.abs(np.asarray(step.kernel)).min() > 0
+        np.testing.assert_array_equal(np.asarray(step.bias), 0.0)
 
 
-def test_methods_without_a_sigmoid_head_are_left_as_built():
-    # CNN-RNN and RegionAttentionRNN score with softmaxes: nothing to set.
-    for cls in (km.CNNRNN, km.RegionAttentionRNN):
+def test_methods_without_a_once_scored_sigmoid_head_are_left_as_built():
+    # CNN-RNN and RegionAttentionRNN score with softmaxes; CoarseToFineRNN's only
+    # sigmoid head is its step classifier: nothing to set.
+    for cls in (km.CNNRNN, km.RegionAttentionRNN, km.CoarseToFineRNN):
         assert cls.prior_heads == ()
     model = km.BinaryRelevance(num_classes=3, backbone="tiny", image_size=32)
     with pytest.raises(ValueError, match=r"labels of shape \(N, 3\)"):

@@ -112,3 +112,39 @@ def test_lower_modules_import_nothing_from_the_upper_ones():
             continue
         upward = sorted(i for i in imports if len(i.split(".")) > 1 and i.split(".")[1] in UPPER)
         assert not upward, f"{module} imports {upward}"
+
+
+def _sizes(source):
+    """(module lines, {function name: lines}) of one module's source."""
+    tree = ast.parse(source)
+    functions = {
+        node.name: node.end_lineno - node.lineno + 1
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    return source.count("\n"), functions, ast.get_docstring(tree) or ""
+
+
+def test_long_modules_and_functions_say_why_in_the_module_docstring():
+    # The house rule: no module over 350 lines, no function over 60, unless the
+    # module's docstring says why (it names the function and its lines).
+    unexplained = []
+    for folder, _, files in os.walk(PACKAGE):
+        for name in files:
+            if not name.endswith(".py"):
+                continue
+            path = os.path.join(folder, name)
+            with open(path) as f:
+                lines, functions, doc = _sizes(f.read())
+            if lines > 350 and "lines" not in doc:
+                unexplained.append(f"{path}: {lines} lines")
+            for function, length in functions.items():
+                if length > 60 and not (f"`{function}`" in doc and "lines" in doc):
+                    unexplained.append(f"{path}: {function} {length} lines")
+    assert not unexplained, unexplained
+
+
+def test_the_size_reader_counts_a_hand_made_module():
+    source = '"""Doc."""\n\n\ndef f():\n' + "    x = 1\n" * 61 + "\n\ndef g():\n    pass\n"
+    lines, functions, doc = _sizes(source)
+    assert (lines, functions, doc) == (69, {"f": 62, "g": 2}, "Doc.")

@@ -207,8 +207,10 @@ class MultiLabelModel(keras.Model):
     dataset_overrides = {}
 
     #: Attribute names of the `Dense` layers whose outputs are per-class
-    #: sigmoid logits (the label probabilities); `initialize_heads` starts
-    #: them at the label prior. Each method declares its own.
+    #: sigmoid logits scored once per image (the label probabilities);
+    #: `initialize_heads` starts them at the label prior. A step classifier
+    #: read at every recurrent step is not one: with a zero kernel every step
+    #: would start with the same scores. Each method declares its own.
     prior_heads = ()
 
     def initialize_heads(self, labels):
