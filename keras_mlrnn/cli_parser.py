@@ -100,7 +100,8 @@ def _add_recipe_options(parser):
         default=None,
         help="the training images' augmentation (default flip; every choice but none flips "
         "first): randaugment, or mixup / cutmix with blend- or area-weighted labels "
-        "(keras_mlrnn.data.augment); a feature cache serves flip only",
+        "(keras_mlrnn.data.augment); a feature cache serves flip, randaugment (a few cached "
+        "views per image) and none",
     )
     parser.add_argument(
         "--ema",

@@ -18,8 +18,14 @@ resumed run reuses finished views and recomputes anything that no longer
 matches.
 
 What a cached run gives up: the random-resized crops of the image pipeline
-(a random crop is a new backbone pass). Training draws the image or its
-mirror for each sample at random every epoch.
+(a random crop is a new backbone pass). Training draws one of a few fixed
+views for each sample at random every epoch (`training_views`): the image
+or its mirror for `augment="flip"`; for `augment="randaugment"`,
+`RANDAUGMENT_VIEWS` views `"randaugment0"`, `"randaugment1"`, ... each the
+image randomly flipped and passed through `keras.layers.RandAugment` once,
+with the view's number as the seed (so a rebuilt view is the same). The
+mixing augmentations (mixup, cutmix) blend two images' pixels per step and
+have no cached form.
 
 Example:
 ```python
@@ -46,7 +52,59 @@ import keras
 import numpy as np
 
 VIEWS = ("image", "mirror")
+#: How many RandAugment views a cache holds per image for `augment="randaugment"`.
+RANDAUGMENT_VIEWS = 4
 MANIFEST = "manifest.json"
+
+
+def training_views(augment):
+    """The cached views a training run draws from, for an augmentation name.
+
+    Args:
+        augment: "flip" (the image and its mirror), "randaugment"
+            (`RANDAUGMENT_VIEWS` RandAugment views) or None / "none" (the image).
+
+    Example:
+    ```python
+    from keras_mlrnn.feature_cache import training_views
+    training_views("randaugment")  # ('randaugment0', 'randaugment1', 'randaugment2', ...)
+    ```
+    """
+    if augment in (None, "none", False):
+        return ("image",)
+    if augment in ("flip", True):
+        return VIEWS
+    if augment == "randaugment":
+        return tuple(f"randaugment{k}" for k in range(RANDAUGMENT_VIEWS))
+    raise ValueError(
+        f"augment={augment!r} blends pixels anew every step and has no cached views: train "
+        "on images (no cache_features), or cache with 'flip', 'randaugment' or 'none'."
+    )
+
+
+def _check_view(view):
+    """`view` if it names a view ("image", "mirror", "randaugment<k>"), else a ValueError."""
+    if view in VIEWS or (view.startswith("randaugment") and view[len("randaugment") :].isdigit()):
+        return view
+    raise ValueError(f"Unknown view {view!r}; expected one of {VIEWS} or 'randaugment<k>'.")
+
+
+def _view_transform(view):
+    """A function uint8 batch -> uint8 batch that makes `view` from the images."""
+    if view == "image":
+        return lambda batch: batch
+    if view == "mirror":
+        return lambda batch: batch[:, :, ::-1]
+    from keras_mlrnn.data.augment import batch_augmentation
+
+    augment = batch_augmentation("randaugment", seed=int(view[len("randaugment") :]))
+
+    def transform(batch):
+        images, _ = augment(batch.astype("float32"))
+        images = np.clip(np.round(keras.ops.convert_to_numpy(images)), 0, 255)
+        return images.astype("uint8")
+
+    return transform
 
 
 def _digest(items):
@@ -140,10 +198,10 @@ class FeatureCache:
         Args:
             split: a `keras_mlrnn.data.splits.DataSplit`.
             name: str. The split's name in the file names ("train", "val", ...).
-            view: str. "image" or "mirror" (flipped left-right).
+            view: str. "image", "mirror" (flipped left-right) or
+                "randaugment<k>" (a RandAugment view, seed k).
         """
-        if view not in VIEWS:
-            raise ValueError(f"Unknown view {view!r}; expected one of {VIEWS}.")
+        _check_view(view)
         # One file per backbone: models with other backbones share the folder.
         file_name = f"{name}.{view}.{self.identity['weights_sha256'][:12]}.npy"
         path = os.path.join(self.directory, file_name)
@@ -174,9 +232,9 @@ class FeatureCache:
         if bar is not None:
             print(f"Backbone features of {title}: {count} images -> {path}")
         row = 0
+        transform = _view_transform(view)
         for batch in _image_batches(split, self.model.image_size, self.batch_size):
-            if view == "mirror":
-                batch = batch[:, :, ::-1]
+            batch = transform(batch)
             features = self.model.predict_with("image_features", batch, batch_size=len(batch))
             out[row : row + len(batch)] = features.astype(self.dtype)
             row += len(batch)
@@ -199,9 +257,9 @@ class FeatureCache:
             batch_size: int. Defaults to 32.
             shuffle: bool. Reshuffle every epoch (training). Defaults to False.
             seed: int or None. Seed of the order and of the view draws.
-            views: tuple of views to draw from, one per sample and epoch.
-                Defaults to `VIEWS` (image and mirror) when shuffling, else
-                ("image",).
+            views: tuple of views to draw from, one per sample and epoch
+                (e.g. `training_views("randaugment")`). Defaults to `VIEWS`
+                (image and mirror) when shuffling, else ("image",).
         """
         views = views or (VIEWS if shuffle else ("image",))
         parts = tuple(zip(split, name)) if isinstance(split, tuple) else ((split, name),)

@@ -34,7 +34,7 @@ import time
 
 import keras
 
-from keras_mlrnn.data.augment import check_augmentation
+from keras_mlrnn.data.augment import MIXING, check_augmentation
 from keras_mlrnn.data.splits import concatenate, load_splits
 from keras_mlrnn.distribute import data_parallel
 from keras_mlrnn.evaluation import (  # noqa: F401 (re-exported: the run's scoring)
@@ -212,11 +212,11 @@ def _prepare(run, overwrite, resume, options, command):
     if config.get("early_stopping") and config.get("train_on_val"):
         raise ValueError("early_stopping needs an unseen val split; train_on_val trains on it.")
     augment = check_augmentation(config.get("augment"))
-    if config.get("cache_features") and augment not in (None, "flip"):
+    if config.get("cache_features") and augment in MIXING:
         raise ValueError(
-            f"augment={config['augment']!r} draws new pixels every step, and a feature cache "
-            "holds fixed maps of each image and its mirror: train on images (no "
-            "cache_features) or with augment='flip'."
+            f"augment={config['augment']!r} blends two images' pixels every step, and a "
+            "feature cache holds fixed maps of single images: train on images (no "
+            "cache_features) or cache with augment='flip' or 'randaugment'."
         )
     known = get_model_class(config["model"]).constructor_arguments()
     unknown = sorted(set(config.get("model_args") or {}) - set(known))
@@ -281,10 +281,12 @@ def _inputs(config, run, model, splits, fit_split):
         inputs = {"train": fit_split.dataset(size, batch, shuffle=True, augment=augment, seed=seed)}
         inputs.update({name: splits[name].dataset(size, batch) for name in ("val", "test")})
         return inputs, None
+    from keras_mlrnn.feature_cache import training_views
+
     started = time.time()
-    inputs = {
-        "train": cache.batches(tuple(splits[n] for n in fit_names), fit_names, batch, True, seed)
-    }
+    views = training_views(check_augmentation(config.get("augment", "flip")))
+    fit_parts = tuple(splits[n] for n in fit_names)
+    inputs = {"train": cache.batches(fit_parts, fit_names, batch, True, seed, views=views)}
     inputs.update({name: cache.batches(splits[name], name, batch) for name in ("val", "test")})
     return inputs, round(time.time() - started, 1)
 
@@ -385,7 +387,9 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             clipnorm: clip each gradient's norm;
             augment: the training images' augmentation, "flip" (default),
             "randaugment", "mixup", "cutmix" or "none"
-            (`keras_mlrnn.data.augment`; with cache_features only "flip");
+            (`keras_mlrnn.data.augment`; with cache_features "flip",
+            "randaugment" (a few cached RandAugment views per image,
+            `keras_mlrnn.feature_cache.training_views`) or "none");
             ema: average the weights over the steps with this momentum
             (Adam's `use_ema`; e.g. 0.999): validation, the kept best
             model (so the test tables and the preset) use the averaged

@@ -90,9 +90,17 @@ def test_cli_augment_option_and_the_feature_cache(tmp_path, capsys):
     assert main([*args, "--augment", "cutmix", "--run-dir", run]) == 0
     with open(os.path.join(run, "run_config.json")) as f:
         assert json.load(f)["augment"] == "cutmix"
+    # A cache serves RandAugment with a few fixed views per training image ...
+    cached = str(tmp_path / "cached")
+    assert main([*args, "--augment", "randaugment", "--cache-features", "--run-dir", cached]) == 0
+    files = os.listdir(os.path.join(cached, "features"))
+    names = sorted(".".join(f.split(".")[:2]) for f in files if f.endswith(".npy"))
+    train_views = [f"train.randaugment{k}" for k in range(4)]
+    assert names == ["test.image", *train_views, "val.image"]
+    # ... but not the mixing augmentations, refused before any feature is computed.
     refused = str(tmp_path / "refused")
-    code = main([*args, "--augment", "randaugment", "--cache-features", "--run-dir", refused])
+    code = main([*args, "--augment", "mixup", "--cache-features", "--run-dir", refused])
     assert code == 2
     err = capsys.readouterr().err
-    assert "augment='randaugment'" in err and "feature cache" in err
+    assert "augment='mixup'" in err and "feature cache" in err
     assert not os.path.exists(os.path.join(refused, "features"))

@@ -9,7 +9,7 @@ import pytest
 
 import keras_mlrnn as km
 from keras_mlrnn.data.splits import DataSplit
-from keras_mlrnn.feature_cache import CachedFeatureBatches, FeatureCache
+from keras_mlrnn.feature_cache import CachedFeatureBatches, FeatureCache, training_views
 
 FROZEN = dict(backbone="tiny", image_size=32, backbone_trainable=False)
 
@@ -95,6 +95,29 @@ def test_cache_is_reused_and_rebuilt_when_the_backbone_changes(tiny_batch, tmp_p
     FeatureCache(str(tmp_path), model).view(split, "train")
     assert "Backbone features" in capsys.readouterr().out
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".partial")]
+
+
+def test_randaugment_views_are_seeded_distinct_and_rebuilt_the_same(tiny_batch, tmp_path):
+    model = km.BinaryRelevance(num_classes=20, **FROZEN)
+    split = _split(tiny_batch)
+    views = training_views("randaugment")
+    assert len(views) == 4 and len(set(views)) == 4
+    first = FeatureCache(str(tmp_path / "a"), model, dtype="float32", verbose=False)
+    again = FeatureCache(str(tmp_path / "b"), model, dtype="float32", verbose=False)
+    plain = [np.asarray(first.view(split, "train", v)) for v in ("image", "mirror")]
+    built = [np.asarray(first.view(split, "train", v)) for v in views]
+    for view, features in zip(views, built):  # the view's number seeds it: a rebuild agrees
+        np.testing.assert_allclose(np.asarray(again.view(split, "train", view)), features)
+        new = [not any(np.allclose(features[i], p[i]) for p in plain) for i in range(6)]
+        assert sum(new) >= 3, view  # most images changed beyond a flip
+    for i, a in enumerate(built):
+        for b in built[i + 1 :]:
+            assert not np.allclose(a, b)
+    assert training_views("flip") == ("image", "mirror") and training_views("none") == ("image",)
+    with pytest.raises(ValueError, match="augment='mixup' blends pixels"):
+        training_views("mixup")
+    with pytest.raises(ValueError, match="Unknown view 'blur'"):
+        first.view(split, "train", "blur")
 
 
 def test_a_trainable_backbone_is_refused(tmp_path):
