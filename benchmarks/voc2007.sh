@@ -11,11 +11,15 @@
 # Run from the repository root with ../shared beside it: bash benchmarks/voc2007.sh [ROOT]
 # METHODS="binary-relevance order-free-rnn" limits it to those methods (default: all six).
 # FEATURES=DIR reuses another root's feature cache (default ROOT/features).
+# OPTIONS="--ema 0.99" (or "--augment randaugment", ...) adds train options to every run:
+# the recipe rows of RESULTS.md are this protocol with OPTIONS and PRESETS=0.
 # Finished runs are skipped, so an interrupted run of this script resumes.
 set -euo pipefail
 ROOT=${1:-runs/voc}
 FEATURES=${FEATURES:-$ROOT/features}
 source "$(dirname "$0")/voc2007_protocol.sh"  # DATA, COMMON, BUDGET, BACKBONE
+read -r -a EXTRA <<< "${OPTIONS:-}"
+COMMON+=("${EXTRA[@]}")
 MODELS=()
 [ -n "${METHODS:-}" ] && MODELS=(--models $METHODS)
 
@@ -28,7 +32,7 @@ python benchmarks/voc2007_table.py --root "$ROOT" --features "$FEATURES" --choic
   > "$ROOT/choices.txt"
 while read -r method lr epochs; do
   keras-mlrnn compare "${DATA[@]}" "${COMMON[@]}" "${BUDGET[@]}" --learning-rate "$lr" \
-    --models "$method" --seeds 0 1 2 --out "$ROOT/lr$lr"
+    --models "${method/__/:}" --seeds 0 1 2 --out "$ROOT/lr$lr"
 done < "$ROOT/choices.txt"
 
 if [ "${PRESETS:-1}" != 0 ]; then

@@ -1,5 +1,5 @@
-# The VOC 2007 protocol's options, sourced by benchmarks/voc2007.sh, voc2007_asl.sh and
-# voc2007_ema.sh: COMMON, the model and data options (frozen ImageNet MobileNetV2 at
+# The VOC 2007 protocol's options, sourced by benchmarks/voc2007.sh and voc2007_asl.sh:
+# COMMON, the model and data options (frozen ImageNet MobileNetV2 at
 # 224 px on cached features (FEATURES, default runs/voc/features), Adam at batch 32,
 # clipnorm 1); BUDGET, the search's epochs (at most 25, stopped after 5 without a better
 # val mAP).
