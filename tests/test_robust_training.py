@@ -17,8 +17,9 @@ import keras_mlrnn as km
 from keras_mlrnn.cli import main
 from keras_mlrnn.data.pipeline import tf_files_dataset
 from keras_mlrnn.runs import NonFiniteLossError, StopOnNonFiniteLoss, train
+from tests.models.tiny import TINY as TINY_MODELS
 
-TINY = dict(num_classes=20, backbone="tiny", image_size=32)
+TINY = TINY_MODELS[km.BinaryRelevance]
 
 
 class _BreakWeights(keras.callbacks.Callback):
@@ -66,7 +67,7 @@ def _history(run):
 
 
 RUN = ["--train-size", "768", "--val-size", "64", "--test-size", "64", "--image-size", "32"]
-RUN += ["--epochs", "3", "--batch-size", "32", "--checkpoint-steps", "4"]
+RUN += ["--epochs", "3", "--batch-size", "32", "--checkpoint-steps", "8"]
 
 
 @pytest.mark.large
