@@ -16,7 +16,7 @@ def test_declarations_match_the_class(name):
     assert cls.uses_beam_search == takes_beam
     overrides_explain = cls.explain_batch is not MultiLabelModel.explain_batch
     assert cls.can_explain == overrides_explain
-    for head in cls.prior_heads:  # every named prior head is a Dense layer of the model
+    for head in (*cls.prior_heads, *cls.prior_bias_heads):  # each a per-class Dense layer
         model = cls(num_classes=3, backbone="tiny", image_size=32)
         assert getattr(model, head).units == 3
     # Its own paper setting, beside it: constructor arguments it takes.

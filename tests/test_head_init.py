@@ -25,29 +25,37 @@ def test_binary_relevance_scores_start_at_the_smoothed_label_frequencies():
 
 @pytest.mark.parametrize(
     "cls, head, step_classifier",
-    [(km.OrderFreeRNN, "probability_head", None), (km.MultiOrderRNN, "confidence", "classifier")],
-    ids=["OrderFreeRNN", "MultiOrderRNN"],
+    [
+        (km.OrderFreeRNN, "probability_head", None),
+        (km.MultiOrderRNN, "confidence", "classifier"),
+        (km.CoarseToFineRNN, None, "classifier"),
+    ],
+    ids=["OrderFreeRNN", "MultiOrderRNN", "CoarseToFineRNN"],
 )
-def test_confidence_heads_start_at_the_prior_and_step_classifiers_do_not(
+def test_once_scored_heads_start_at_the_prior_and_step_classifiers_at_its_bias(
     cls, head, step_classifier
 ):
     model = cls(num_classes=3, backbone="tiny", image_size=32)
     model.adapt(LABELS)
+    if step_classifier:
+        model.build()
+        kernel = np.asarray(getattr(model, step_classifier).kernel).copy()
     model.initialize_heads(LABELS)
-    layer = getattr(model, head)
-    np.testing.assert_array_equal(np.asarray(layer.kernel), 0.0)
-    np.testing.assert_allclose(1 / (1 + np.exp(-np.asarray(layer.bias))), PRIOR, atol=1e-6)
-    if step_classifier:  # read at every step: Keras' initialiser kept (glorot kernel, zero bias)
+    if head:
+        layer = getattr(model, head)
+        np.testing.assert_array_equal(np.asarray(layer.kernel), 0.0)
+        np.testing.assert_allclose(1 / (1 + np.exp(-np.asarray(layer.bias))), PRIOR, atol=1e-6)
+    if step_classifier:  # read at every step: the prior bias, Keras' (glorot) kernel untouched
         step = getattr(model, step_classifier)
-        assert np.abs(np.asarray(step.kernel)).min() > 0
-        np.testing.assert_array_equal(np.asarray(step.bias), 0.0)
+        np.testing.assert_array_equal(np.asarray(step.kernel), kernel)
+        assert np.abs(kernel).min() > 0
+        np.testing.assert_allclose(1 / (1 + np.exp(-np.asarray(step.bias))), PRIOR, atol=1e-6)
 
 
-def test_methods_without_a_once_scored_sigmoid_head_are_left_as_built():
-    # CNN-RNN and RegionAttentionRNN score with softmaxes; CoarseToFineRNN's only
-    # sigmoid head is its step classifier: nothing to set.
-    for cls in (km.CNNRNN, km.RegionAttentionRNN, km.CoarseToFineRNN):
-        assert cls.prior_heads == ()
+def test_methods_without_a_sigmoid_head_are_left_as_built():
+    # CNN-RNN and RegionAttentionRNN score with softmaxes: nothing to set.
+    for cls in (km.CNNRNN, km.RegionAttentionRNN):
+        assert cls.prior_heads == () and cls.prior_bias_heads == ()
     model = km.BinaryRelevance(num_classes=3, backbone="tiny", image_size=32)
     with pytest.raises(ValueError, match=r"labels of shape \(N, 3\)"):
         model.initialize_heads(np.ones((2, 4)))

@@ -208,17 +208,23 @@ class MultiLabelModel(keras.Model):
 
     #: Attribute names of the `Dense` layers whose outputs are per-class
     #: sigmoid logits scored once per image (the label probabilities);
-    #: `initialize_heads` starts them at the label prior. A step classifier
-    #: read at every recurrent step is not one: with a zero kernel every step
-    #: would start with the same scores. Each method declares its own.
+    #: `initialize_heads` starts them at the label prior (kernel 0, prior
+    #: bias). Each method declares its own.
     prior_heads = ()
+    #: The per-class sigmoid step classifiers read at every recurrent step:
+    #: `initialize_heads` sets only their bias to the prior and keeps Keras'
+    #: kernel, so the steps still differ (with a zero kernel every step would
+    #: start with the same scores: VOC 2007 -1.30 / -0.87 mAP for
+    #: CoarseToFineRNN / MultiOrderRNN, `benchmarks/RESULTS.md`).
+    prior_bias_heads = ()
 
     def initialize_heads(self, labels):
         """Starts each per-class sigmoid head at the training labels' prior, before `fit`.
 
         For every layer named in `prior_heads`: kernel zeros, bias
         `log(p / (1 - p))` with `p = (n_c + 0.5) / (N + 1)` the smoothed
-        frequency of class c. The first step then predicts each class's
+        frequency of class c; for every layer in `prior_bias_heads`, that
+        bias only. The first step then predicts each class's
         frequency instead of a random projection of the features that the
         few steps of a small data set never unlearn (on coco128's frozen
         features: +7 to +9 test mAP for BinaryRelevance, `benchmarks/RESULTS.md`).
@@ -244,6 +250,8 @@ class MultiLabelModel(keras.Model):
             head = getattr(self, name)
             head.kernel.assign(np.zeros(head.kernel.shape, "float32"))
             head.bias.assign(bias.astype("float32"))
+        for name in self.prior_bias_heads:
+            getattr(self, name).bias.assign(bias.astype("float32"))
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
         """`keras.Model.fit`, with the inputs checked and label statistics adapted.

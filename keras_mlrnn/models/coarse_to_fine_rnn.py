@@ -68,10 +68,7 @@ class CoarseToFineRNN(MultiLabelModel):
     """
 
     can_explain = True
-    # No prior head: the step classifier is read at every step, and started at
-    # the prior (kernel 0) every step scores alike at first (VOC 2007: -1.30
-    # test mAP against Keras' initialisers, benchmarks/RESULTS.md).
-    prior_heads = ()
+    prior_bias_heads = ("classifier",)  # read at every step: its bias only
 
     # The paper's setting (`from_preset("coco")` and the other data sets).
     paper_config = {

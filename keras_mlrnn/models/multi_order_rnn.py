@@ -62,9 +62,8 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
     """
 
     can_explain = True
-    # The confidence head only: the step classifier, read at every step, keeps
-    # Keras' initialiser (at the prior all steps start alike: VOC 2007 -0.87 mAP).
     prior_heads = ("confidence",)
+    prior_bias_heads = ("classifier",)  # read at every step: its bias only
 
     # The paper's setting (`from_preset("coco")` and the other data sets).
     paper_config = {
