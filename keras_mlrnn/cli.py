@@ -294,6 +294,10 @@ def main(argv=None):
         return benchmark_main(argv[1:])
     args = build_parser().parse_args(argv)
     args.command_line = " ".join(["keras-mlrnn"] + argv)
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        from keras_mlrnn.quiet_import import import_tensorflow_quietly
+
+        import_tensorflow_quietly()  # before Keras imports it, printing start-up notices
     try:
         return args.func(args)
     except (FileExistsError, FileNotFoundError, ValueError, FloatingPointError) as e:

@@ -229,3 +229,17 @@ def test_csv_delimiter_option(tmp_path, capsys):
     assert "2 classes" in capsys.readouterr().out  # 'dining table' and 'cat'
     assert main(args) == 0
     assert "3 classes" in capsys.readouterr().out  # by spaces: 'dining', 'table/cat', 'cat'
+
+
+def test_tensorflow_start_up_notices_are_dropped_and_other_lines_kept(tmp_path):
+    import subprocess
+    import sys
+
+    # A stand-in "tensorflow" that writes like TensorFlow's C++ side, to fd 2.
+    fake = "import os\nos.write(2, b'WARNING: All log messages before absl::InitializeLog() "
+    fake += "is called\\nI0000 port.cc:153] oneDNN custom operations are on.\\nreal problem\\n')\n"
+    (tmp_path / "tensorflow.py").write_text(fake)
+    code = "from keras_mlrnn.quiet_import import import_tensorflow_quietly as f; print(f())"
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.stdout == "True\n" and result.stderr == "real problem\n"
