@@ -294,7 +294,7 @@ def main(argv=None):
         return benchmark_main(argv[1:])
     args = build_parser().parse_args(argv)
     args.command_line = " ".join(["keras-mlrnn"] + argv)
-    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+    if args.uses_keras and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
         from keras_mlrnn.quiet_import import import_tensorflow_quietly
 
         import_tensorflow_quietly()  # before Keras imports it, printing start-up notices

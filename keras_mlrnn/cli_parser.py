@@ -155,8 +155,8 @@ def _add_data_and_run_options(parser):
         choices=HEAD_INITS,
         default=None,
         help="prior (default): start the method's once-scored sigmoid heads (its prior_heads) "
-        "at the training labels' frequencies (zero kernel, bias logit(p)); random: Keras' "
-        "initialisers",
+        "at the training labels' frequencies (zero kernel, bias logit(p)) and its step "
+        "classifiers' bias there (prior_bias_heads); random: Keras' initialisers",
     )
     parser.add_argument(
         "--train-size", type=positive_int, default=None, help="images in the train split"
@@ -249,7 +249,7 @@ def _add_train(sub, func):
         "run_config.json; --epochs may raise the epoch count (a finished run trains on), any "
         "other option that differs is refused",
     )
-    train.set_defaults(func=func)
+    train.set_defaults(func=func, uses_keras=True)
 
 
 def _add_evaluate(sub, func):
@@ -277,7 +277,7 @@ def _add_evaluate(sub, func):
         help="also score 10 crops (corners, centre, mirrored) of each image decoded at SIDE "
         "px (several sides: averaged), as the papers' multi-crop rows; image-file data sets",
     )
-    evaluate.set_defaults(func=func)
+    evaluate.set_defaults(func=func, uses_keras=True)
 
 
 def _add_predict(sub, func):
@@ -297,7 +297,7 @@ def _add_predict(sub, func):
     pred.add_argument(
         "--save-attention", default=None, metavar="DIR", help="write attention PNGs there"
     )
-    pred.set_defaults(func=func)
+    pred.set_defaults(func=func, uses_keras=True)
 
 
 def _add_compare(sub, func):
@@ -309,7 +309,7 @@ def _add_compare(sub, func):
     comp.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     comp.add_argument("--out", default="runs/compare", help="runs and tables (resumable)")
     _add_training_options(comp)
-    comp.set_defaults(func=func)
+    comp.set_defaults(func=func, uses_keras=True)
 
 
 def _add_data(sub, func):
@@ -319,4 +319,4 @@ def _add_data(sub, func):
     _add_data_arguments(stats, default_dataset="scenes")
     stats.add_argument("--image-size", type=positive_int, default=64)
     stats.add_argument("--top-pairs", type=positive_int, default=5)
-    stats.set_defaults(func=func)
+    stats.set_defaults(func=func, uses_keras=False)  # reads labels only: no Keras

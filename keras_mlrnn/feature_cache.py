@@ -61,8 +61,10 @@ def training_views(augment):
     """The cached views a training run draws from, for an augmentation name.
 
     Args:
-        augment: "flip" (the image and its mirror), "randaugment"
-            (`RANDAUGMENT_VIEWS` RandAugment views) or None / "none" (the image).
+        augment: an augmentation `keras_mlrnn.data.augment.check_augmentation`
+            accepts: "flip" (the image and its mirror), "randaugment"
+            (`RANDAUGMENT_VIEWS` RandAugment views) or None / "none" (the
+            image); "mixup" and "cutmix" have no cached views (ValueError).
 
     Example:
     ```python
@@ -70,15 +72,19 @@ def training_views(augment):
     training_views("randaugment")  # ('randaugment0', 'randaugment1', 'randaugment2', ...)
     ```
     """
-    if augment in (None, "none", False):
+    from keras_mlrnn.data.augment import check_augmentation
+
+    checked = check_augmentation(augment)
+    if checked is None:
         return ("image",)
-    if augment in ("flip", True):
+    if checked == "flip":
         return VIEWS
-    if augment == "randaugment":
+    if checked == "randaugment":
         return tuple(f"randaugment{k}" for k in range(RANDAUGMENT_VIEWS))
     raise ValueError(
-        f"augment={augment!r} blends pixels anew every step and has no cached views: train "
-        "on images (no cache_features), or cache with 'flip', 'randaugment' or 'none'."
+        f"augment={augment!r} blends pixels of two images anew every step, and a feature "
+        "cache holds fixed maps of single images: train on images (no cache_features), or "
+        "cache with 'flip', 'randaugment' or 'none'."
     )
 
 

@@ -34,7 +34,7 @@ import time
 
 import keras
 
-from keras_mlrnn.data.augment import MIXING, check_augmentation
+from keras_mlrnn.data.augment import check_augmentation
 from keras_mlrnn.data.splits import concatenate, load_splits
 from keras_mlrnn.distribute import data_parallel
 from keras_mlrnn.evaluation import (  # noqa: F401 (re-exported: the run's scoring)
@@ -211,13 +211,12 @@ def _prepare(run, overwrite, resume, options, command):
     # Refused before any data is read or feature computed:
     if config.get("early_stopping") and config.get("train_on_val"):
         raise ValueError("early_stopping needs an unseen val split; train_on_val trains on it.")
-    augment = check_augmentation(config.get("augment"))
-    if config.get("cache_features") and augment in MIXING:
-        raise ValueError(
-            f"augment={config['augment']!r} blends two images' pixels every step, and a "
-            "feature cache holds fixed maps of single images: train on images (no "
-            "cache_features) or cache with augment='flip' or 'randaugment'."
-        )
+    if config.get("cache_features"):
+        from keras_mlrnn.feature_cache import training_views
+
+        training_views(config.get("augment"))  # checks it; mixup / cutmix have no cached views
+    else:
+        check_augmentation(config.get("augment"))
     known = get_model_class(config["model"]).constructor_arguments()
     unknown = sorted(set(config.get("model_args") or {}) - set(known))
     if unknown:
@@ -284,7 +283,7 @@ def _inputs(config, run, model, splits, fit_split):
     from keras_mlrnn.feature_cache import training_views
 
     started = time.time()
-    views = training_views(check_augmentation(config.get("augment", "flip")))
+    views = training_views(config.get("augment", "flip"))
     fit_parts = tuple(splits[n] for n in fit_names)
     inputs = {"train": cache.batches(fit_parts, fit_names, batch, True, seed, views=views)}
     inputs.update({name: cache.batches(splits[name], name, batch) for name in ("val", "test")})
@@ -424,8 +423,9 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             way; on resume the count starts again).
             head_init: "prior" (default) starts the per-class sigmoid heads
             that the method declares in `prior_heads` at the training labels'
-            prior (`MultiLabelModel.initialize_heads`); "random" keeps
-            Keras' initialisers.
+            prior, and the bias of those in `prior_bias_heads`
+            (`MultiLabelModel.initialize_heads`); "random" keeps Keras'
+            initialisers.
 
     Raises:
         NonFiniteLossError: the loss became NaN / Inf (the message names the
