@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 from keras import ops
 
@@ -77,3 +78,21 @@ def test_stage_losses_are_their_parts(tiny_batch):
         np.testing.assert_allclose(float(ops.convert_to_numpy(loss)), value, rtol=1e-4)
     with np.testing.assert_raises(ValueError):
         model.set_stage("confidence")
+
+
+def test_dropout_reaches_the_confidence_head_and_the_step_classifier(tiny_batch):
+    """At a rate of almost 1 every input of both heads is dropped: each scores its bias only."""
+    images, _ = tiny_batch
+    keras.utils.set_random_seed(3)
+    model = km.MultiOrderRNN(**KWARGS, dropout=0.999999)
+    model.build()
+    model.confidence.bias.assign(np.linspace(-1.0, 1.0, 20))
+    model.classifier.bias.assign(np.linspace(2.0, -2.0, 20))
+    trained = model.compute_outputs(images, training=True)
+    confidence = ops.convert_to_numpy(trained["confidence_logits"])
+    steps = ops.convert_to_numpy(trained["step_logits"])
+    np.testing.assert_allclose(confidence, np.tile(np.linspace(-1.0, 1.0, 20), (6, 1)), atol=1e-6)
+    np.testing.assert_allclose(steps, np.tile(np.linspace(2.0, -2.0, 20), (6, 3, 1)), atol=1e-6)
+    inferred = ops.convert_to_numpy(model.compute_outputs(images)["step_logits"])
+    assert not np.allclose(inferred, steps, atol=1e-3)  # no dropout at inference
+    assert km.MultiOrderRNN.from_config(model.get_config()).dropout_rate == 0.999999
