@@ -88,9 +88,15 @@ def training_views(augment):
     )
 
 
+def _randaugment_seed(view):
+    """k of a view named "randaugment<k>" (its RandAugment seed), else None."""
+    number = view[len("randaugment") :]
+    return int(number) if view.startswith("randaugment") and number.isdigit() else None
+
+
 def _check_view(view):
     """`view` if it names a view ("image", "mirror", "randaugment<k>"), else a ValueError."""
-    if view in VIEWS or (view.startswith("randaugment") and view[len("randaugment") :].isdigit()):
+    if view in VIEWS or _randaugment_seed(view) is not None:
         return view
     raise ValueError(f"Unknown view {view!r}; expected one of {VIEWS} or 'randaugment<k>'.")
 
@@ -103,7 +109,7 @@ def _view_transform(view):
         return lambda batch: batch[:, :, ::-1]
     from keras_mlrnn.data.augment import batch_augmentation
 
-    augment = batch_augmentation("randaugment", seed=int(view[len("randaugment") :]))
+    augment = batch_augmentation("randaugment", seed=_randaugment_seed(view))
 
     def transform(batch):
         images, _ = augment(batch.astype("float32"))
