@@ -294,9 +294,9 @@ def main(argv=None):
         return benchmark_main(argv[1:])
     args = build_parser().parse_args(argv)
     args.command_line = " ".join(["keras-mlrnn"] + argv)
-    if args.uses_keras and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
-        from keras_mlrnn.quiet_import import import_tensorflow_quietly
+    from keras_mlrnn.quiet_import import import_tensorflow_quietly, keras_backend_name
 
+    if args.uses_keras and keras_backend_name() == "tensorflow":
         import_tensorflow_quietly()  # before Keras imports it, printing start-up notices
     try:
         return args.func(args)

@@ -16,12 +16,29 @@ import_tensorflow_quietly()  # True: TensorFlow is imported, nothing printed
 """
 
 import importlib.util
+import json
 import os
 import sys
 import tempfile
 
 #: Substrings of the lines left out: TensorFlow's start-up notices, not problems.
 NOISE = ("absl::InitializeLog()", "oneDNN custom operations are on", "cpu_feature_guard")
+
+
+def keras_backend_name():
+    """The backend Keras will load, read as Keras does, without importing Keras.
+
+    `KERAS_BACKEND` if set, else the "backend" of `keras.json` in
+    `KERAS_HOME` (default `~/.keras`), else "tensorflow".
+    """
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json")) as f:
+            return json.load(f).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):  # absent, unreadable or not a JSON object
+        return "tensorflow"
 
 
 def import_tensorflow_quietly():

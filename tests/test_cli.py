@@ -243,3 +243,18 @@ def test_tensorflow_start_up_notices_are_dropped_and_other_lines_kept(tmp_path):
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.stdout == "True\n" and result.stderr == "real problem\n"
+
+
+def test_the_backend_is_read_as_keras_reads_it(tmp_path, monkeypatch):
+    from keras_mlrnn.quiet_import import keras_backend_name
+
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert keras_backend_name() == "tensorflow"  # no keras.json: Keras' default
+    (tmp_path / "keras.json").write_text('{"backend": "jax", "floatx": "float32"}')
+    assert keras_backend_name() == "jax"
+    monkeypatch.setenv("KERAS_BACKEND", "torch")  # the variable wins over the file
+    assert keras_backend_name() == "torch"
+    monkeypatch.delenv("KERAS_BACKEND")
+    (tmp_path / "keras.json").write_text("not json")
+    assert keras_backend_name() == "tensorflow"
