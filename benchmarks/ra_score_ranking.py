@@ -28,14 +28,13 @@ def main(run_dir):
     test = runs.load_data(config)["test"]
     model = keras.saving.load_model(f"{run_dir}/model.keras")
     cache = FeatureCache(config["cache_features"], model, verbose=False)
-    logits = []
+    softmax, logits = [], []
     for features, _ in cache.batches(test, "test", batch_size=64):
         outputs = model.compute_outputs(features, training=False)
+        softmax.append(ops.convert_to_numpy(outputs["scores"]))  # softmax(max_k s_k), eq. 7
         logits.append(ops.convert_to_numpy(ops.max(outputs["region_logits"], axis=1)))
-    logits = np.concatenate(logits)
-    softmax = np.exp(logits - logits.max(1, keepdims=True))
-    softmax /= softmax.sum(1, keepdims=True)
     for name, scores in (("softmax (the method's scores)", softmax), ("max_k s_k logits", logits)):
+        scores = np.concatenate(scores)
         report = multilabel_report(test.labels, scores, mask=test.mask)
         print(f"{name}: test mAP {100 * report['mAP']:.2f}")
 
