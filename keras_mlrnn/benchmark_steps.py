@@ -85,7 +85,10 @@ def _build(method, num_images, args):
     model = MODELS[method](**kwargs)
     labels = synthetic_labels(num_images, args.num_classes, args.max_labels)
     model.adapt(labels)  # first: `compile` builds the model, tracing as many steps as it has
-    model.compile(optimizer=keras.optimizers.SGD(1e-3), metrics=[], jit_compile=True)
+    # "auto" is what `fit` runs with (keras_mlrnn.runs): XLA on JAX, and on TensorFlow
+    # with a GPU; not on a CPU-only TensorFlow machine (8x slower there for MobileNetV2),
+    # nor on PyTorch (eager). The result says which (`xla`).
+    model.compile(optimizer=keras.optimizers.SGD(1e-3), metrics=[], jit_compile="auto")
     return model, labels
 
 
@@ -135,6 +138,7 @@ def measure(method, batch, args):
         "infer_seconds": infer_seconds,
         "peak_memory_bytes": _peak_memory_bytes(),
         "backend": keras.backend.backend(),
+        "xla": bool(model.jit_compile),  # as Keras chose for this machine and backend
         "parameters": int(model.count_params()),
         # XLA compilations during the timed steps (JAX only; None elsewhere).
         "compiles_after_warmup": None if compiles.count is None else compiles.count - warm_compiles,

@@ -78,11 +78,19 @@ def profile_table(results, top=12):
     return "\n".join(lines)
 
 
+def _xla(result):
+    """ "XLA" or "no XLA" as the measurement ran (Keras' own choice: `jit_compile="auto"`)."""
+    if "xla" not in result:  # results written before the column existed
+        return "?"
+    return "XLA" if result["xla"] else "no XLA"
+
+
 def timings_table(results):
     """Markdown table of results that went through `add_ratios`."""
     lines = [
-        "| method | batch | train img/s | x BR | infer img/s | x BR | peak MiB | x BR | compiles |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| method | batch | train img/s | x BR | infer img/s | x BR | peak MiB | x BR | compiles "
+        "| backend, XLA |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         ratio = {k: _ratio(r, k) for k in RATIO_KEYS}
@@ -90,6 +98,7 @@ def timings_table(results):
             f"| {r['method']} | {r['batch']} | {r['train_images_per_s']:.1f} | "
             f"{ratio['train_images_per_s']} | {r['infer_images_per_s']:.1f} | "
             f"{ratio['infer_images_per_s']} | {r['peak_memory_bytes'] / 2**20:.0f} | "
-            f"{ratio['peak_memory_bytes']} | {r['compiles_after_warmup']} |"
+            f"{ratio['peak_memory_bytes']} | {r['compiles_after_warmup']} | "
+            f"{r.get('backend', '?')}, {_xla(r)} |"
         )
     return "\n".join(lines)

@@ -1,7 +1,9 @@
 """The argument parser of the `keras-mlrnn` command (no Keras: `--help` returns at once).
 
 The commands themselves are in `keras_mlrnn.cli`; this module only says
-which options each takes, and checks their values as they are parsed.
+which options each takes, and checks their values as they are parsed. At
+about 360 lines it is one short function per command or group of options,
+most of each its help texts.
 """
 
 import argparse
@@ -87,7 +89,44 @@ def _add_training_options(parser):
         "--clipnorm", type=positive_float, default=None, help="clip each gradient's norm"
     )
     _add_recipe_options(parser)
+    _add_fine_tune_options(parser)
     _add_data_and_run_options(parser)
+
+
+def _add_fine_tune_options(parser):
+    """The second stage of a two-stage run (keras_mlrnn.fine_tuning)."""
+    parser.add_argument(
+        "--fine-tune-epochs",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="train in two stages: the head on the frozen backbone (--epochs, "
+        "--learning-rate; with --cache-features on cached maps) into RUN_DIR/head, then the "
+        "whole model from its best weights for at most N epochs (batch norm frozen, on "
+        "augmented images), the best epoch by val mAP kept",
+    )
+    parser.add_argument(
+        "--fine-tune-learning-rate",
+        type=positive_float,
+        default=None,
+        metavar="LR",
+        help=f"Adam's rate in the second stage (default {DEFAULTS['fine_tune_learning_rate']})",
+    )
+    parser.add_argument(
+        "--fine-tune-image-size",
+        type=positive_int,
+        default=None,
+        metavar="SIDE",
+        help="the second stage's image side (default --image-size; e.g. 448 after a 224 head)",
+    )
+    parser.add_argument(
+        "--fine-tune-patience",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="stop the second stage after N epochs without a better val mAP "
+        f"(default {DEFAULTS['fine_tune_patience']})",
+    )
 
 
 def _add_recipe_options(parser):

@@ -180,15 +180,32 @@ def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
         for seed in seeds:
             run_dir = os.path.join(out_dir, _run_dir_name(spec), f"seed{seed}")
             results.append(_train_one(run_dir, spec, seed, dict(options), command))
-        model = keras.saving.load_model(RunDirectory(run_dir).model_path)
-        summary[spec] = {
+        run = RunDirectory(run_dir)
+        model = keras.saving.load_model(run.model_path)
+        common = {
             "seeds": list(seeds),
-            "metrics": _aggregate(results),
-            "train_seconds": float(np.mean([r["train_seconds"] for r in results])),
             "parameters": int(model.count_params()),
             "label_frequency_mAP": float(results[0]["label_frequency_mAP"]),
         }
-    probe = _linear_probe_map(model, options)
+        if "head" in results[0]:  # two-stage runs: the frozen head's row, then the whole model's
+            head_seconds = [r["head"]["train_seconds"] for r in results]
+            summary[f"{spec} (head only)"] = {
+                **common,
+                "metrics": _aggregate([r["head"] for r in results]),
+                "train_seconds": float(np.mean(head_seconds)),
+            }
+            frozen = keras.saving.load_model(run.head.model_path)  # the probe's backbone
+        else:
+            head_seconds, frozen = [0.0] * len(results), model
+        summary[spec] = {
+            **common,
+            "metrics": _aggregate(results),
+            # Both stages of a two-stage run: what the model cost.
+            "train_seconds": float(
+                np.mean([r["train_seconds"] + h for r, h in zip(results, head_seconds)])
+            ),
+        }
+    probe = _linear_probe_map(frozen, options)
     for entry in summary.values():
         entry["linear_probe_mAP"] = probe
     with open(os.path.join(out_dir, "compare.json"), "w") as f:

@@ -2,7 +2,8 @@
 
 A run directory written by `keras_mlrnn.runs.train` holds `run_config.json`
 (every option of `DEFAULTS`, as used), `metrics.json`, `history.csv`,
-`checkpoints/`, `model.keras` and `training_curves.png`.
+`checkpoints/`, `model.keras` and `training_curves.png`; a two-stage run
+(`fine_tune_epochs`) also `head/`, its first stage, a run directory itself.
 
 `RunDirectory` is the one place that spells those paths and reads and
 writes them; train, evaluate, predict and compare all go through it.
@@ -26,6 +27,8 @@ METRICS = "metrics.json"
 HISTORY = "history.csv"
 MODEL_FILE = "model.keras"
 CHECKPOINTS = "checkpoints"
+#: The subdirectory of a two-stage run (fine_tune_epochs) that holds its first stage.
+HEAD_DIR = "head"
 
 # Every option of `keras_mlrnn.runs.train` and its default.
 DEFAULTS = {
@@ -59,6 +62,11 @@ DEFAULTS = {
     "train_on_val": None,
     "early_stopping": None,
     "head_init": "prior",
+    # Two stages (keras_mlrnn.fine_tuning): the head, then the whole model.
+    "fine_tune_epochs": None,
+    "fine_tune_learning_rate": 3e-5,
+    "fine_tune_image_size": None,
+    "fine_tune_patience": 2,
 }
 
 
@@ -126,6 +134,11 @@ class RunDirectory:
         return self._join("training_curves.png")
 
     @property
+    def head(self):
+        """A two-stage run's first stage (the head on a frozen backbone): a `RunDirectory`."""
+        return RunDirectory(self._join(HEAD_DIR))
+
+    @property
     def features(self):
         """The default feature-cache folder of the run."""
         return self._join("features")
@@ -155,10 +168,16 @@ class RunDirectory:
         return bool(metrics and metrics.get("finished"))
 
     def has_trained(self):
-        """Whether the folder holds anything training produced (a checkpoint or a model)."""
+        """Whether the folder holds anything training produced (a checkpoint or a model).
+
+        A two-stage run's head counts: a run in its second stage's start has
+        only the head's files.
+        """
         checkpoints = self.checkpoints
         trained = os.path.isdir(checkpoints) and bool(os.listdir(checkpoints))
-        return trained or os.path.isfile(self.model_path)
+        if trained or os.path.isfile(self.model_path):
+            return True
+        return os.path.isdir(self.head.path) and self.head.has_trained()
 
     def history(self):
         """The per-epoch rows of `history.csv` as a numpy structured array, or None."""

@@ -6,6 +6,7 @@ A run directory (`keras_mlrnn.run_dir.RunDirectory`) holds:
   written each epoch, so `train(..., resume=True)` continues a killed run;
 - `history.csv`: one row per epoch (losses, streaming mAP / F1);
 - `model.keras`: the model of the best validation mAP;
+- `head/`: a two-stage run's first stage, itself a run directory;
 - `metrics.json` and `metrics.md`: the test-split table under three decision
   rules (threshold 0.5, top-3, the method's own `predict_sets`);
 - `training_curves.png`.
@@ -14,11 +15,15 @@ A run directory (`keras_mlrnn.run_dir.RunDirectory`) holds:
 data (the splits, their files checked), build (the model, its heads at the
 label prior), inputs (image pipelines or cached features), fit (one `fit`
 per training stage), finalize (the best epoch's model, tuned on val) and
-report (test tables, preset, curves). At about 400 lines the module is
-those phases and the small steps they share; scoring is in
-`keras_mlrnn.evaluation`, the callbacks in `keras_mlrnn.training_callbacks`
-and the run's files in `keras_mlrnn.run_dir`. `train` itself is 15 lines
-of code under the 50 lines that document its arguments.
+report (test tables, preset, curves). A two-stage run (`fine_tune_epochs`)
+first trains its head as a run of its own in `run_dir/head` (`_train_head`),
+then goes through the same phases with the whole model
+(`keras_mlrnn.fine_tuning`). At about 540 lines the module is those phases
+and the small steps they share (the argument docs of `train` are 70 of
+them); scoring is in `keras_mlrnn.evaluation`, the callbacks in
+`keras_mlrnn.training_callbacks`, the run's files in `keras_mlrnn.run_dir`
+and the stages' options in `keras_mlrnn.fine_tuning`. `train` itself is 20
+lines of code.
 
 Example:
 ```python
@@ -28,6 +33,7 @@ report = train("runs/demo", model="binary-relevance", epochs=1, train_size=256)
 """
 
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -41,6 +47,12 @@ from keras_mlrnn.evaluation import (  # noqa: F401 (re-exported: the run's scori
     evaluate_model,
     label_frequency_map,
     multi_crop_scores,
+)
+from keras_mlrnn.fine_tuning import (
+    check_fine_tune_options,
+    head_options,
+    second_stage_config,
+    whole_model,
 )
 from keras_mlrnn.metrics import format_report
 from keras_mlrnn.models import get_model_class
@@ -74,27 +86,31 @@ def load_data(config):
 
 
 def _resumed_config(run, saved, options):
-    """The saved options of a resumed run, with a larger `epochs` taken from `options`.
+    """The saved options of a resumed run, with a larger epoch count taken from `options`.
 
     Resuming continues the same run: any other option that differs from
-    `run_config.json` is refused, naming it (start a new run for those).
+    `run_config.json` is refused, naming it (start a new run for those). The
+    count that may grow is `epochs`, or in a two-stage run `fine_tune_epochs`
+    (its head's epochs are fixed: the second stage starts from that head).
     """
+    growing = "fine_tune_epochs" if saved.get("fine_tune_epochs") else "epochs"
+    flag = "--" + growing.replace("_", "-")
     given = {k: v for k, v in options.items() if v is not None}
-    differ = {k: (saved.get(k), v) for k, v in given.items() if k != "epochs" and saved.get(k) != v}
+    differ = {k: (saved.get(k), v) for k, v in given.items() if k != growing and saved.get(k) != v}
     if differ:
         listed = ", ".join(f"{k} (saved {a!r}, given {b!r})" for k, (a, b) in differ.items())
         raise ValueError(
             f"--resume {run.path}: options differ from its {RUN_CONFIG}: {listed}. A resumed run "
-            "keeps its options (only --epochs may grow); start a new run for other ones."
+            f"keeps its options (only {flag} may grow); start a new run for other ones."
         )
-    epochs = given.get("epochs", saved["epochs"])
-    if epochs < saved["epochs"]:
+    epochs = given.get(growing, saved[growing])
+    if epochs < saved[growing]:
         raise ValueError(
-            f"--resume {run.path}: --epochs {epochs} is fewer than the run's {saved['epochs']}."
+            f"--resume {run.path}: {flag} {epochs} is fewer than the run's {saved[growing]}."
         )
-    if epochs != saved["epochs"]:
-        print(f"Resuming {run.path}: training on to {epochs} epochs (was {saved['epochs']}).")
-        saved["epochs"] = epochs
+    if epochs != saved[growing]:
+        print(f"Resuming {run.path}: training on to {epochs} epochs (was {saved[growing]}).")
+        saved[growing] = epochs
         run.write_config(saved)
     return saved
 
@@ -203,6 +219,7 @@ def _prepare(run, overwrite, resume, options, command):
     if options.get("ema") is not None and not 0 < options["ema"] < 1:
         raise ValueError(f"ema is the averaging momentum, in (0, 1); got {options['ema']}.")
     check_augmentation(options.get("augment"))
+    check_fine_tune_options({**DEFAULTS, **options})
     saved = run.prepare(overwrite, resume)
     if saved is not None:
         config = _resumed_config(run, saved, options)
@@ -231,7 +248,8 @@ def _new_config(run, options, command):
     """The options of a new run over `DEFAULTS`, written to its `run_config.json`."""
     config = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
     model_args = config.get("model_args") or {}
-    if config.get("cache_features") and "backbone_trainable" not in model_args:
+    two_stage = config.get("fine_tune_epochs")  # its head's run freezes the backbone
+    if config.get("cache_features") and "backbone_trainable" not in model_args and not two_stage:
         # Cached features are those of a fixed backbone: freeze it.
         config["model_args"] = {**model_args, "backbone_trainable": False}
         print("cache_features: the backbone is frozen (backbone_trainable=False).")
@@ -297,8 +315,38 @@ def _fit_split(config, splits):
     return splits["train"]
 
 
+def slow_cpu_training_note(backend, platform):
+    """One line for a JAX user training on a CPU (else None): it is slow, and what to do.
+
+    Args:
+        backend: str. `keras.backend.backend()`.
+        platform: str. The platform of the first device ("cpu", "gpu", "tpu").
+    """
+    if backend != "jax" or platform != "cpu":
+        return None
+    return (
+        "Note: training on JAX on a CPU is slow (XLA's CPU code: MobileNetV2 at 224 px trains "
+        "at 3.6 images/s here, TensorFlow without XLA at 36.9); for CPU training set "
+        "KERAS_BACKEND=tensorflow (benchmarks/RESULTS.md, CPU backends)."
+    )
+
+
+@functools.cache
+def _note_slow_cpu_training():
+    """Prints `slow_cpu_training_note` for this process's backend and device, once."""
+    platform = None
+    if keras.backend.backend() == "jax":
+        import jax
+
+        platform = jax.devices()[0].platform
+    note = slow_cpu_training_note(keras.backend.backend(), platform)
+    if note:
+        print(note, file=sys.stderr)
+
+
 def _fit(model, config, run, inputs, splits, verbose):
     """Phase 5: one `fit` per training stage; returns the phases and the seconds they took."""
+    _note_slow_cpu_training()
     phases = training_phases(model, config["epochs"], config.get("warmup_epochs"))
     ema = config.get("ema")
     optimizer = keras.optimizers.Adam(
@@ -344,8 +392,11 @@ def _finalize(run, phases, inputs, val_split):
     return best, tuning
 
 
-def _report(run, config, best, tuning, splits, fit_split, inputs, seconds):
-    """Phase 7: the test tables (metrics.json / .md), the preset if asked, the curves."""
+def _report(run, config, best, tuning, splits, fit_split, inputs, seconds, head=None):
+    """Phase 7: the test tables (metrics.json / .md), the preset if asked, the curves.
+
+    A two-stage run's table also records its head's (`head`: the first stage).
+    """
     test_split = splits["test"]
     reports = evaluate_model(best, test_split, top_k=config["top_k"], data=inputs["test"])
     result = {
@@ -360,6 +411,13 @@ def _report(run, config, best, tuning, splits, fit_split, inputs, seconds):
         "reports": reports,
         "finished": True,
     }
+    if head is not None:
+        result["head"] = {
+            "run_dir": run.head.path,
+            "image_size": head["model"].image_size,
+            "train_seconds": head["metrics"]["train_seconds"],
+            "reports": head["metrics"]["reports"],
+        }
     run.write_metrics(result)
     if config.get("save_preset"):
         _save_preset(best, config, result, test_split, inputs["test"])
@@ -421,6 +479,16 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
             early_stopping: stop when the validation mAP has not improved
             for this many epochs (the best epoch's model is kept either
             way; on resume the count starts again).
+            fine_tune_epochs: train in two stages (`keras_mlrnn.fine_tuning`):
+            the head on a frozen backbone (`epochs`, `learning_rate`, with
+            `cache_features` on cached maps) into `run_dir/head`, then the
+            whole model from its best weights for at most this many epochs
+            (batch norm frozen, on augmented images), the best epoch by val
+            mAP kept; fine_tune_learning_rate (default 3e-5),
+            fine_tune_image_size (default image_size) and
+            fine_tune_patience (stop after that many epochs without a
+            better val mAP; default 2) shape the second stage. On resume a
+            finished head is reused; only fine_tune_epochs may grow.
             head_init: "prior" (default) starts the per-class sigmoid heads
             that the method declares in `prior_heads` at the training labels'
             prior, and the bias of those in `prior_bias_heads`
@@ -437,15 +505,41 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
     """
     run = RunDirectory(run_dir)
     config = _prepare(run, overwrite, resume, options, command)
+    head = _train_head(run, config, verbose) if config.get("fine_tune_epochs") else None
+    stage = config if head is None else second_stage_config(config)
     keras.utils.set_random_seed(config["seed"])
-    splits = _checked_splits(config)
+    splits = _checked_splits(stage)  # at the stage's image size (arrays are made at it)
     distribute = config.get("distribute")
     scope = data_parallel(distribute) if distribute else contextlib.nullcontext()
     fit_split = _fit_split(config, splits)
     with scope:  # models are built, compiled and fit under the distribution
-        model = _build_model(config, fit_split)
-        inputs, cache_seconds = _inputs(config, run, model, splits, fit_split)
-        phases, train_seconds = _fit(model, config, run, inputs, splits, verbose)
+        if head is None:
+            model = _build_model(config, fit_split)
+        else:  # the second stage: the head's weights, the backbone learning
+            model = whole_model(head["model"], stage["image_size"])
+        inputs, cache_seconds = _inputs(stage, run, model, splits, fit_split)
+        phases, train_seconds = _fit(model, stage, run, inputs, splits, verbose)
     best, tuning = _finalize(run, phases, inputs, splits["val"])
     seconds = {"train": train_seconds, "cache": cache_seconds}
-    return _report(run, config, best, tuning, splits, fit_split, inputs, seconds)
+    return _report(run, stage, best, tuning, splits, fit_split, inputs, seconds, head)
+
+
+def _train_head(run, config, verbose):
+    """A two-stage run's first stage, in `run_dir/head`: trained, resumed or reused.
+
+    Returns:
+        dict: "model" (the head's best model), "metrics" (its metrics.json).
+    """
+    directory = run.head
+    if not directory.is_finished():
+        print(f"Stage 1 of 2: the head on a frozen backbone, in {directory.path}.")
+        if os.path.isfile(directory.config_path):
+            train(directory.path, resume=True, verbose=verbose)
+        else:
+            command = config["command"] + "  # stage 1 of 2"
+            train(directory.path, verbose=verbose, command=command, **head_options(config))
+    else:
+        print(f"Stage 1 of 2 is done ({directory.path}): reusing its best model.")
+    print("Stage 2 of 2: the whole model, from the head's weights.")
+    model = keras.saving.load_model(directory.model_path)
+    return {"model": model, "metrics": directory.read_metrics()}

@@ -46,13 +46,17 @@ def test_throughput_benchmark_smoke_stops_and_resumes(tmp_path):
     out.write_text(json.dumps(saved))
     result = _benchmark(*SMOKE, "--json", str(out), "--resume")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "| coarse-to-fine-rnn | 4 |" in result.stdout and "| compiles |" in result.stdout
+    assert "| coarse-to-fine-rnn | 4 |" in result.stdout
+    assert "| compiles | backend, XLA |" in result.stdout
     saved = json.loads(out.read_text())
     assert saved["complete"] is True
     rows = {row["method"]: row for row in saved["results"]}
     assert sorted(rows) == ["binary-relevance", "coarse-to-fine-rnn"]
     method, base = rows["coarse-to-fine-rnn"], rows["binary-relevance"]
     assert method["train_images_per_s"] == 1000.0 and len(base["train_seconds"]) == 2
+    # It measures what `fit` runs: on TensorFlow without a GPU Keras leaves XLA off.
+    assert (base["backend"], base["xla"]) == ("tensorflow", False)
+    assert "| tensorflow, no XLA |" in result.stdout and "| ?, ? |" in result.stdout
     assert base["train_images_per_s"] == pytest.approx(8 / np.mean(base["train_seconds"]))
     for key, method_value in (("train_images_per_s", 1000.0), ("infer_images_per_s", 2000.0)):
         assert base[key] > 0 and base[f"{key}_ratio"] == pytest.approx(1.0)
