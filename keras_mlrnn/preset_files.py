@@ -14,6 +14,7 @@ is_preset_dir("weights/scenes/binary-relevance")   # True in a checkout
 """
 
 import os
+import shutil
 
 import keras
 
@@ -86,3 +87,77 @@ def fetch_preset(handle, cache_dir=None):
 def is_preset_dir(path):
     """Whether `path` is a folder holding a preset (`config.json`)."""
     return os.path.isfile(os.path.join(path, CONFIG_FILE))
+
+
+#: The files a preset folder written by `keras_mlrnn.presets.save_to_preset` may hold.
+PRESET_FILES = (CONFIG_FILE, WEIGHTS_FILE, HEAD_WEIGHTS_FILE, METADATA_FILE)
+#: Suffixes of a save's folders beside the target: the new preset being written, and
+#: the old one while the two trade places.
+STAGING_SUFFIX, REPLACED_SUFFIX = ".partial", ".replaced"
+
+
+def check_preset_target(preset_dir, overwrite=False):
+    """Refuses, before any work, a folder a preset may not be written to.
+
+    A missing or empty folder is fine; a preset written by this package is
+    replaced only with `overwrite`; a folder holding anything else (the
+    user's own files) never is.
+
+    Raises:
+        FileExistsError: naming the folder and what it holds.
+    """
+    preset_dir = os.fspath(preset_dir)
+    if not os.path.exists(preset_dir):
+        return
+    if not os.path.isdir(preset_dir):
+        raise FileExistsError(f"--save-preset {preset_dir} is a file, not a folder.")
+    entries = sorted(os.listdir(preset_dir))
+    if not entries:
+        return
+    foreign = [name for name in entries if name not in PRESET_FILES]
+    if foreign or not is_preset_dir(preset_dir):
+        listed = ", ".join((foreign or entries)[:5])
+        raise FileExistsError(
+            f"--save-preset {preset_dir} holds files that are not a keras-mlrnn preset "
+            f"({listed}); choose another folder (nothing there is touched)."
+        )
+    if not overwrite:
+        raise FileExistsError(
+            f"--save-preset {preset_dir} already holds a preset; pass --overwrite "
+            "(Python: overwrite=True) to replace it."
+        )
+
+
+def staging_directory(preset_dir):
+    """An empty folder beside `preset_dir` to write the new preset into (same depth)."""
+    staging = os.path.normpath(os.fspath(preset_dir)) + STAGING_SUFFIX
+    if os.path.isdir(staging):  # a save killed before its swap: only our files
+        if not set(os.listdir(staging)) <= set(PRESET_FILES):
+            raise FileExistsError(f"{staging} holds files this package did not write.")
+        shutil.rmtree(staging)
+    os.makedirs(staging)
+    return staging
+
+
+def move_into_place(staging, preset_dir):
+    """Puts the finished preset in `staging` at `preset_dir`, replacing any old one.
+
+    Two renames on one file system: the old preset steps aside to
+    `<preset_dir>.replaced`, the new one takes its name, then the old is
+    deleted. A kill never leaves neither: between the renames the old one is
+    whole at `.replaced` (and `load_preset` says so).
+    """
+    preset_dir = os.path.normpath(os.fspath(preset_dir))
+    if not os.path.exists(preset_dir):
+        os.rename(staging, preset_dir)
+        return
+    replaced = preset_dir + REPLACED_SUFFIX
+    if os.path.isdir(replaced):
+        shutil.rmtree(replaced)
+    if os.path.isdir(preset_dir) and not os.listdir(preset_dir):
+        os.rmdir(preset_dir)
+        os.rename(staging, preset_dir)
+        return
+    os.rename(preset_dir, replaced)
+    os.rename(staging, preset_dir)
+    shutil.rmtree(replaced)

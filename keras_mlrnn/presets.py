@@ -41,9 +41,13 @@ from keras_mlrnn.preset_files import (  # noqa: F401 (re-exported)
     HEAD_WEIGHTS_FILE,
     METADATA_FILE,
     REMOTE_PREFIXES,
+    REPLACED_SUFFIX,
     WEIGHTS_FILE,
+    check_preset_target,
     fetch_preset,
     is_preset_dir,
+    move_into_place,
+    staging_directory,
     weights_search_path,
 )
 
@@ -175,21 +179,15 @@ def save_to_preset(
     Returns:
         str, the preset directory.
     """
-    config_path = os.path.join(preset_dir, CONFIG_FILE)
-    if os.path.exists(config_path) and not overwrite:
-        raise FileExistsError(
-            f"{preset_dir} already holds a preset; pass overwrite=True to replace it."
-        )
+    check_preset_target(preset_dir, overwrite)
     if weights_dtype not in ("float32", "float16"):
         raise ValueError(f"weights_dtype must be 'float32' or 'float16'; got {weights_dtype!r}.")
     if not model.built:
         model.build()
     if shared_backbone is not None:
         _check_shared_backbone(model, shared_backbone)
-    os.makedirs(preset_dir, exist_ok=True)
-    for stale in (WEIGHTS_FILE, HEAD_WEIGHTS_FILE):
-        if os.path.isfile(os.path.join(preset_dir, stale)):
-            os.remove(os.path.join(preset_dir, stale))
+    target, preset_dir = preset_dir, staging_directory(preset_dir)  # written beside, then moved
+    config_path = os.path.join(preset_dir, CONFIG_FILE)
     config = model.get_config()
     config["backbone_weights"] = None  # the weights files carry them
     spec = {"registered_name": keras.saving.get_registered_name(type(model)), "config": config}
@@ -226,16 +224,21 @@ def save_to_preset(
     )
     with open(os.path.join(preset_dir, METADATA_FILE), "w") as f:
         json.dump(meta, f, indent=2)
-    return preset_dir
+    move_into_place(preset_dir, target)
+    return target
 
 
 def update_metadata(preset_dir, **entries):
-    """Sets `entries` in a preset's `metadata.json` (e.g. the reports measured on the preset)."""
+    """Sets `entries` in a preset's `metadata.json` (e.g. the reports measured on the preset).
+
+    The file is replaced whole (written beside, then renamed), never half-written.
+    """
     path = os.path.join(preset_dir, METADATA_FILE)
     meta = _read_json(path)
     meta.update(entries)
-    with open(path, "w") as f:
+    with open(path + ".partial", "w") as f:
         json.dump(meta, f, indent=2)
+    os.replace(path + ".partial", path)
 
 
 def _read_json(path):
@@ -266,6 +269,12 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
     """
     if preset.startswith(REMOTE_PREFIXES):
         preset = fetch_preset(preset)
+    replaced = os.path.normpath(preset) + REPLACED_SUFFIX
+    if not os.path.isdir(preset) and os.path.isdir(replaced):
+        raise FileNotFoundError(
+            f"{preset} is missing: a save that was replacing it was interrupted, and the "
+            f"previous preset is whole in {replaced} (rename it back to {preset})."
+        )
     if os.path.isdir(preset) and _is_builtin_name(preset, cls):
         if not is_preset_dir(preset):
             # A folder that happens to share a built-in name (./coco holding

@@ -18,15 +18,25 @@ run.read_config()                   # the options it was trained with, or None
 ```
 """
 
+import contextlib
 import json
 import os
 import shutil
+import socket
+import time
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; runs are not guarded there
+    fcntl = None
 
 RUN_CONFIG = "run_config.json"
 METRICS = "metrics.json"
 HISTORY = "history.csv"
 MODEL_FILE = "model.keras"
 CHECKPOINTS = "checkpoints"
+#: Who holds a run directory now: process id, host and start time (see `RunDirectory.owned`).
+OWNER = ".owner"
 #: The subdirectory of a two-stage run (fine_tune_epochs) that holds its first stage.
 HEAD_DIR = "head"
 
@@ -79,6 +89,10 @@ def _read_json(path):
             return json.load(f)
     except json.JSONDecodeError as e:
         raise ValueError(f"{path} is not valid JSON: {e}") from None
+
+
+class RunDirectoryInUse(FileExistsError):
+    """Another process is training into this run directory; the message names it."""
 
 
 def _write_json(path, value):
@@ -195,6 +209,48 @@ class RunDirectory:
             return None
         return float(rows[key].max())
 
+    # ------------------------------------------------------------- owner
+    @contextlib.contextmanager
+    def owned(self):
+        """Holds the run directory for this process while the `with` block runs.
+
+        An exclusive `flock` on the folder itself: a second process that
+        wants it is refused at once with `RunDirectoryInUse` naming the
+        owner (its `.owner` file), and the kernel releases the lock when the
+        owner exits, however it exits, so a crash leaves nothing stuck.
+        Creates the folder if it is missing (and writes nothing else). No
+        lock where `fcntl` is missing (Windows).
+        """
+        os.makedirs(self.path, exist_ok=True)
+        if fcntl is None:
+            yield
+            return
+        descriptor = os.open(self.path, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = _read_owner(os.path.join(self.path, OWNER))
+                raise RunDirectoryInUse(
+                    f"{self.path} is in use by another training process ({owner}); wait for it "
+                    "to finish or stop it, or choose another --run-dir."
+                ) from None
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(self.path, OWNER))
+        finally:
+            os.close(descriptor)  # releases the lock
+
+    def write_owner(self):
+        """Records this process as the run's owner (read when another is refused)."""
+        since = time.strftime("%Y-%m-%d %H:%M:%S")
+        _write_json(
+            os.path.join(self.path, OWNER),
+            {"pid": os.getpid(), "host": socket.gethostname(), "since": since},
+        )
+
     # ------------------------------------------------------------ create
     def prepare(self, overwrite=False, resume=False):
         """The saved options on `resume`; else an empty folder for a new run (returns None).
@@ -208,7 +264,7 @@ class RunDirectory:
             if saved is None:
                 raise FileNotFoundError(f"Cannot resume: {self.path} holds no {RUN_CONFIG}.")
             return saved
-        if os.path.isdir(self.path) and os.listdir(self.path):
+        if os.path.isdir(self.path) and set(os.listdir(self.path)) - {OWNER}:
             if not os.path.isfile(self.config_path):
                 raise FileExistsError(
                     f"{self.path} exists and is not a keras-mlrnn run directory; choose "
@@ -219,9 +275,25 @@ class RunDirectory:
                     f"{self.path} already holds a run. Pass --resume to continue it or "
                     "--overwrite to replace it."
                 )
-            shutil.rmtree(self.path)
+            # Emptied, not removed: the folder itself carries the owner's lock.
+            for name in os.listdir(self.path):
+                entry = os.path.join(self.path, name)
+                if os.path.isdir(entry) and not os.path.islink(entry):
+                    shutil.rmtree(entry)
+                else:
+                    os.remove(entry)
         os.makedirs(self.path, exist_ok=True)
         return None
+
+
+def _read_owner(path):
+    """ "process P on host H since T" from an `.owner` file, or a plain phrase without one."""
+    try:
+        with open(path) as f:
+            owner = json.load(f)
+        return f"process {owner['pid']} on {owner['host']} since {owner['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a process that has not yet said which"
 
 
 # The values of the `head_init` option (see `keras_mlrnn.runs.train`).

@@ -57,6 +57,7 @@ from keras_mlrnn.fine_tuning import (
 from keras_mlrnn.metrics import format_report
 from keras_mlrnn.models import get_model_class
 from keras_mlrnn.models.stages import TrainedInStages
+from keras_mlrnn.preset_files import check_preset_target
 from keras_mlrnn.run_dir import (  # noqa: F401 (DEFAULTS, METRICS, RUN_CONFIG re-exported)
     DEFAULTS,
     HEAD_INITS,
@@ -177,7 +178,7 @@ def _name_unreadable_images(error, splits):
             ) from error
 
 
-def _save_preset(model, config, result, test_split, test_inputs):
+def _save_preset(model, config, result, test_split, test_inputs, overwrite):
     """Writes the run's preset, then scores the preset as loaded and records that table."""
     from keras_mlrnn import presets
 
@@ -187,6 +188,7 @@ def _save_preset(model, config, result, test_split, test_inputs):
     model.save_to_preset(
         directory,
         metadata=metadata,
+        overwrite=overwrite,
         weights_dtype=config.get("save_preset_dtype") or "float32",
         shared_backbone=config.get("save_preset_backbone"),
     )
@@ -209,8 +211,8 @@ def _feature_cache(config, run, model):
 
 
 # ---------------------------------------------------------------- phases
-def _prepare(run, overwrite, resume, options, command):
-    """Phase 1: the run directory and the run's options (saved, or written now)."""
+def _check_options(options, overwrite):
+    """Refuses bad options before the run directory is touched (a ValueError naming one)."""
     unknown = set(options) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"Unknown training options {sorted(unknown)}; known: {sorted(DEFAULTS)}.")
@@ -220,11 +222,20 @@ def _prepare(run, overwrite, resume, options, command):
         raise ValueError(f"ema is the averaging momentum, in (0, 1); got {options['ema']}.")
     check_augmentation(options.get("augment"))
     check_fine_tune_options({**DEFAULTS, **options})
+    if options.get("save_preset"):  # before the training, not after it
+        check_preset_target(options["save_preset"], overwrite)
+
+
+def _prepare(run, overwrite, resume, options, command):
+    """Phase 1: the run directory and the run's options (saved, or written now)."""
     saved = run.prepare(overwrite, resume)
+    run.write_owner()
     if saved is not None:
         config = _resumed_config(run, saved, options)
     else:
         config = _new_config(run, options, command)
+    if saved is not None and config.get("save_preset"):
+        check_preset_target(config["save_preset"], overwrite)
     # Refused before any data is read or feature computed:
     if config.get("early_stopping") and config.get("train_on_val"):
         raise ValueError("early_stopping needs an unseen val split; train_on_val trains on it.")
@@ -419,8 +430,6 @@ def _report(run, config, best, tuning, splits, fit_split, inputs, seconds, head=
             "reports": head["metrics"]["reports"],
         }
     run.write_metrics(result)
-    if config.get("save_preset"):
-        _save_preset(best, config, result, test_split, inputs["test"])
     with open(run.report_path, "w") as f:
         f.write(format_report(reports, title=config["model"]) + "\n")
     _save_curves(run)
@@ -504,6 +513,13 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
         dict: the contents of `metrics.json`.
     """
     run = RunDirectory(run_dir)
+    _check_options(options, overwrite)
+    with run.owned():  # one process at a time; a second is refused, naming the first
+        return _train(run, overwrite, resume, verbose, command, options)
+
+
+def _train(run, overwrite, resume, verbose, command, options):
+    """`train`'s phases, in a run directory this process holds."""
     config = _prepare(run, overwrite, resume, options, command)
     head = _train_head(run, config, verbose) if config.get("fine_tune_epochs") else None
     stage = config if head is None else second_stage_config(config)
@@ -521,7 +537,10 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
         phases, train_seconds = _fit(model, stage, run, inputs, splits, verbose)
     best, tuning = _finalize(run, phases, inputs, splits["val"])
     seconds = {"train": train_seconds, "cache": cache_seconds}
-    return _report(run, stage, best, tuning, splits, fit_split, inputs, seconds, head)
+    result = _report(run, stage, best, tuning, splits, fit_split, inputs, seconds, head)
+    if config.get("save_preset"):
+        _save_preset(best, config, result, splits["test"], inputs["test"], overwrite)
+    return result
 
 
 def _train_head(run, config, verbose):
