@@ -145,6 +145,14 @@ def build_parser():
         help="instead of timings: profile one train step and one predict_sets step per method "
         "(--repeats traced runs, traces in DIR) and list the layers that cost the most (JAX)",
     )
+    parser.add_argument(
+        "--jit-compile",
+        choices=["auto", "true", "false"],
+        default="auto",
+        help="XLA for the timed steps: auto (default) is what `fit` runs, Keras' own choice "
+        "(XLA on JAX and on TensorFlow with a GPU; not on a CPU-only TensorFlow machine, nor "
+        "on PyTorch); true / false force it, to compare",
+    )
     parser.add_argument("--steps", type=int, default=50, help="timed steps per run")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up (compile) steps")
     parser.add_argument(

@@ -85,10 +85,11 @@ def _build(method, num_images, args):
     model = MODELS[method](**kwargs)
     labels = synthetic_labels(num_images, args.num_classes, args.max_labels)
     model.adapt(labels)  # first: `compile` builds the model, tracing as many steps as it has
-    # "auto" is what `fit` runs with (keras_mlrnn.runs): XLA on JAX, and on TensorFlow
-    # with a GPU; not on a CPU-only TensorFlow machine (8x slower there for MobileNetV2),
-    # nor on PyTorch (eager). The result says which (`xla`).
-    model.compile(optimizer=keras.optimizers.SGD(1e-3), metrics=[], jit_compile="auto")
+    # "auto" (the default) is what `fit` runs with (keras_mlrnn.runs): XLA on JAX, and on
+    # TensorFlow with a GPU; not on a CPU-only TensorFlow machine (8x slower there for
+    # MobileNetV2), nor on PyTorch (eager). The result says which (`xla`).
+    jit = {"auto": "auto", "true": True, "false": False}[getattr(args, "jit_compile", "auto")]
+    model.compile(optimizer=keras.optimizers.SGD(1e-3), metrics=[], jit_compile=jit)
     return model, labels
 
 

@@ -1,0 +1,144 @@
+"""The fine-tuned VOC 2007 table: each method's frozen head beside its fine-tuned model.
+
+Reads the runs of `benchmarks/voc2007_fine_tune.sh`
+(`ROOT/<method>/size<S>_lr<LR>/seed<k>/`, each a two-stage run with its head
+in `head/`). For each method and fine-tuning side it picks the stage-2
+learning rate by the best val mAP at seed 0, then scores every seed's head
+(frozen MobileNetV2, 224 px) and fine-tuned model on the 1,000 test photos:
+mAP, VOC 11-point mAP, CF1 / OF1 at top-3 and under the method's own
+decision (`predict_sets`), F1_I, train seconds (head; both stages), and
+the per-class AP with the fine-tuned minus frozen deltas.
+
+    python benchmarks/voc2007_fine_tune_table.py --root runs/voc_ft > runs/voc_ft/table.md
+"""
+
+import argparse
+import glob
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.path.join(HERE, "..", "..", "shared")
+KEYS = ("mAP", "voc11", "CF1@3", "OF1@3", "CF1", "OF1", "F1_I")
+
+
+def _best_val(run_dir):
+    import numpy as np
+
+    path = os.path.join(run_dir, "history.csv")
+    rows = np.atleast_1d(np.genfromtxt(path, delimiter=",", names=True))
+    best = int(np.argmax(rows["val_mAP"]))
+    return float(rows["val_mAP"][best]), best + 1, len(rows)
+
+
+def _score(run_dir, test, seconds):
+    """The table's numbers for the model in `run_dir`, scored on the test photos."""
+    import keras
+    import numpy as np
+
+    from keras_mlrnn.metrics import average_precision, multilabel_report
+
+    model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
+    scores, sets = model.predict_scores_and_sets(test.dataset(model.image_size, 32))
+    mask = test.mask
+    top3 = multilabel_report(test.labels, scores, top_k=3, threshold=0.0, mask=mask)
+    own = multilabel_report(test.labels, scores, sets=sets, mask=mask)
+    aps = [
+        average_precision(test.labels[mask[:, c] > 0, c], scores[mask[:, c] > 0, c])
+        for c in range(test.labels.shape[1])
+    ]
+    return {
+        "mAP": own["mAP"], "voc11": multilabel_report(test.labels, scores, mask=mask,
+                                                      ap="voc11")["mAP"],
+        "CF1@3": top3["CF1"], "OF1@3": top3["OF1"], "CF1": own["CF1"], "OF1": own["OF1"],
+        "F1_I": own["F1_I"], "seconds": seconds, "aps": np.asarray(aps),
+    }  # fmt: skip
+
+
+def _cell(values):
+    import numpy as np
+
+    values = 100 * np.asarray(values)
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{values.mean():.2f} +- {values.std():.2f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default="runs/voc_ft")
+    parser.add_argument("--data-dir", default=os.path.join(SHARED, "data", "voc2007"))
+    args = parser.parse_args()
+
+    import numpy as np
+
+    import keras_mlrnn.models  # noqa: F401 (registers the model classes load_model needs)
+    from keras_mlrnn.data.splits import load_splits
+
+    test = load_splits("voc2007", data_dir=args.data_dir)["test"]
+    print("## Stage-2 learning rate (val mAP at seed 0, best epoch / epochs run)\n")
+    print("| method | side | " + "lr: val mAP (epoch/run) ... | chosen |")
+    print("|---|---|---|---|")
+    chosen = {}
+    for method_dir in sorted(glob.glob(os.path.join(args.root, "*-*"))):
+        method = os.path.basename(method_dir)
+        by_side = {}
+        for config in glob.glob(os.path.join(method_dir, "size*_lr*")):
+            side, lr = os.path.basename(config)[4:].split("_lr")
+            seed0 = os.path.join(config, "seed0")
+            if os.path.isfile(os.path.join(seed0, "metrics.json")):
+                by_side.setdefault(int(side), []).append((lr, config, _best_val(seed0)))
+        for side, candidates in sorted(by_side.items()):
+            candidates.sort(key=lambda c: float(c[0]))
+            best = max(candidates, key=lambda c: c[2][0])
+            cells = ", ".join(f"{lr}: {100 * v:.2f} ({e}/{n})" for lr, _, (v, e, n) in candidates)
+            print(f"| {method} | {side} | {cells} | {best[0]} |")
+            chosen[(method, side)] = best
+
+    rows = []
+    for (method, side), (lr, config, _) in sorted(chosen.items()):
+        heads, tuned = [], []
+        for run in sorted(glob.glob(os.path.join(config, "seed*"))):
+            path = os.path.join(run, "metrics.json")
+            if not os.path.isfile(path):
+                continue
+            with open(path) as f:
+                metrics = json.load(f)
+            if not metrics.get("finished"):
+                continue
+            head_seconds = metrics["head"]["train_seconds"]
+            heads.append(_score(os.path.join(run, "head"), test, head_seconds))
+            tuned.append(_score(run, test, head_seconds + metrics["train_seconds"]))
+        if tuned:
+            rows.append((method, side, lr, heads, tuned))
+
+    print("\n## Test split (1,000 photos of the official VOC 2007 val list)\n")
+    print("| method | model | side | lr (stage 2) | seeds | mAP | mAP (VOC 11-pt) | CF1 top-3 | "
+          "OF1 top-3 | CF1 own | OF1 own | F1_I own | train s |")  # fmt: skip
+    print("|---" * 13 + "|")
+    for method, side, lr, heads, tuned in rows:
+        for name, results, size, rate in (("frozen head", heads, 224, "-"),
+                                          ("fine-tuned", tuned, side, lr)):  # fmt: skip
+            cells = " | ".join(_cell([r[k] for r in results]) for k in KEYS)
+            seconds = np.mean([r["seconds"] for r in results])
+            print(f"| {method} | {name} | {size} | {rate} | {len(results)} | {cells} | "
+                  f"{seconds:.0f} |")  # fmt: skip
+
+    print("\n## Per-class test AP: fine-tuned (delta over the frozen head)\n")
+    names = test.class_names
+    columns = [f"{method} {side}" for method, side, *_ in rows]
+    print("| class | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for c, name in enumerate(names):
+        cells = []
+        for _, _, _, heads, tuned in rows:
+            after = 100 * np.mean([r["aps"][c] for r in tuned])
+            before = 100 * np.mean([r["aps"][c] for r in heads])
+            cells.append(f"{after:.1f} ({after - before:+.1f})")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
