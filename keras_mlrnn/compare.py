@@ -23,6 +23,7 @@ compare("runs/compare", ["binary-relevance", "multi-order-rnn"], seeds=[0], epoc
 ```
 """
 
+import ast
 import json
 import os
 
@@ -45,11 +46,27 @@ ABLATIONS = (
 
 
 def parse_value(text):
-    """A constructor argument from text: JSON (`false`, `0.1`, `[1, 2]`), else the string."""
+    """A constructor argument from text: JSON or a Python literal, else the string itself.
+
+    `false` and `False`, `null` and `None`, `0.1`, `[1, 2]`,
+    `{"gamma_neg": 2}` are values; any other text is a string. Text that
+    opens a list or a dict but parses as neither is refused (ValueError),
+    rather than passed on as a string.
+    """
     try:
         return json.loads(text)
     except json.JSONDecodeError:
-        return text
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        pass
+    if text.strip()[:1] in "[{" and text.strip():
+        raise ValueError(
+            f"{text!r} is neither valid JSON nor a Python literal (quote the keys: "
+            '{"gamma_neg": 2}).'
+        )
+    return text
 
 
 def parse_spec(spec):

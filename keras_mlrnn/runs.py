@@ -211,6 +211,10 @@ def _feature_cache(config, run, model):
 
 
 # ---------------------------------------------------------------- phases
+#: Constructor arguments a run sets from its own options and data (never --model-arg).
+RUN_SET_ARGUMENTS = ("num_classes", "backbone", "backbone_weights", "image_size", "class_names")
+
+
 def _check_options(options, overwrite):
     """Refuses bad options before the run directory is touched (a ValueError naming one)."""
     unknown = set(options) - set(DEFAULTS)
@@ -222,6 +226,10 @@ def _check_options(options, overwrite):
         raise ValueError(f"ema is the averaging momentum, in (0, 1); got {options['ema']}.")
     check_augmentation(options.get("augment"))
     check_fine_tune_options({**DEFAULTS, **options})
+    method = options.get("model") or DEFAULTS["model"]
+    get_model_class(method).check_arguments(
+        options.get("model_args") or {}, set_elsewhere=RUN_SET_ARGUMENTS, label=method
+    )
     if options.get("save_preset"):  # before the training, not after it
         check_preset_target(options["save_preset"], overwrite)
 
@@ -245,13 +253,6 @@ def _prepare(run, overwrite, resume, options, command):
         training_views(config.get("augment"))  # checks it; mixup / cutmix have no cached views
     else:
         check_augmentation(config.get("augment"))
-    known = get_model_class(config["model"]).constructor_arguments()
-    unknown = sorted(set(config.get("model_args") or {}) - set(known))
-    if unknown:
-        raise ValueError(
-            f"{config['model']} takes no argument {', '.join(unknown)} (--model-arg); "
-            f"its arguments: {', '.join(known)}."
-        )
     return config
 
 

@@ -107,4 +107,39 @@ def test_an_argument_the_method_does_not_take_is_named_before_any_data(tmp_path,
     assert main([*argv, "--run-dir", run]) == 2
     err = capsys.readouterr().err
     assert "cnn-rnn takes no argument classification_loss" in err and "lstm_units" in err
-    assert sorted(os.listdir(run)) == ["run_config.json"]  # nothing read, nothing trained
+    assert not os.path.exists(run)  # refused before the run directory is made
+
+
+def test_model_args_read_python_and_json_literals_alike():
+    from keras_mlrnn.compare import parse_value
+
+    assert parse_value("False") is False and parse_value("false") is False
+    assert parse_value("None") is None and parse_value("null") is None
+    assert parse_value("1e-3") == 0.001 and parse_value("[1, 2]") == [1, 2]
+    assert parse_value("{'gamma_neg': 2}") == {"gamma_neg": 2}
+    assert parse_value("rare_first") == "rare_first"
+
+
+@pytest.mark.parametrize(
+    "model, argument, named",
+    [
+        ("order-free-rnn", "use_attention=maybe", "use_attention='maybe': order-free-rnn's "
+         "use_attention takes a bool"),
+        ("binary-relevance", "dropout=high", "dropout='high': binary-relevance's dropout takes "
+         "a number"),
+        ("binary-relevance", "num_classes=5", "num_classes is set by the run itself"),
+        ("binary-relevance", "image_size=96", "image_size is set by the run itself (its own "
+         "option, e.g. --image-size"),
+        ("binary-relevance", "asl={gamma_neg: 2}", "neither valid JSON nor a Python literal"),
+    ],
+)  # fmt: skip
+def test_a_model_arg_of_the_wrong_kind_is_named_before_any_work(
+    tmp_path, capsys, model, argument, named
+):
+    from keras_mlrnn.cli import main
+
+    run = str(tmp_path / "run")
+    assert main(["train", "--model", model, "--model-arg", argument, "--run-dir", run]) == 2
+    err = capsys.readouterr().err
+    assert named in err and len(err.strip().splitlines()) == 1, err
+    assert not os.path.exists(run)

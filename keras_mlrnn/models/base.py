@@ -560,6 +560,47 @@ class MultiLabelModel(keras.Model):
         base = inspect.signature(MultiLabelModel.__init__).parameters
         return sorted({*cls.config_fields, *base, "name", "dtype"} - {"self", "kwargs"})
 
+    @classmethod
+    def check_arguments(cls, arguments, set_elsewhere=(), label=None):
+        """Refuses constructor arguments the class does not take, or of the wrong kind.
+
+        A value is checked against the argument's default: a bool default
+        takes only True / False, a number default only numbers, a string
+        default only strings (a None default takes anything).
+
+        Args:
+            arguments: dict, argument -> value (e.g. the CLI's `--model-arg`s).
+            set_elsewhere: names the caller sets itself (a run's
+                `num_classes`, `backbone`, ...), refused here.
+            label: str or None. The method's name in messages (default the
+                class name; the CLI passes "cnn-rnn", ...).
+
+        Raises:
+            ValueError: naming the argument, what it takes and what it got.
+        """
+        label = label or cls.__name__
+        known = cls.constructor_arguments()
+        unknown = sorted(set(arguments) - set(known))
+        if unknown:
+            raise ValueError(
+                f"{label} takes no argument {', '.join(unknown)} (--model-arg); "
+                f"its arguments: {', '.join(known)}."
+            )
+        for name, value in arguments.items():
+            if name in set_elsewhere:
+                flag = "--" + name.replace("_", "-")
+                raise ValueError(
+                    f"--model-arg {name} is set by the run itself (its own option, e.g. {flag}, "
+                    "or the data's classes); leave it out of --model-arg."
+                )
+            default = _default_argument(cls, name)
+            kind = _argument_kind(default)
+            if kind and not _is_kind(value, kind):
+                raise ValueError(
+                    f"--model-arg {name}={value!r}: {label}'s {name} takes {kind} "
+                    f"(default {default!r}); got {type(value).__name__}."
+                )
+
     # -------------------------------------------------------- serialisation
     #: The method's own constructor arguments, saved by `get_config`:
     #: argument -> attribute (read when saving, so values that `adapt` or
@@ -632,3 +673,31 @@ def default_metrics(num_classes):
         MultiLabelF1(num_classes, average="class"),
         MultiLabelF1(num_classes, average="overall"),
     ]
+
+
+def _default_argument(cls, name):
+    """The default of constructor argument `name` (the method's own, else the base's), or None."""
+    for owner in (cls, MultiLabelModel):
+        parameter = inspect.signature(owner.__init__).parameters.get(name)
+        if parameter is not None and parameter.default is not inspect.Parameter.empty:
+            return parameter.default
+    return None
+
+
+def _argument_kind(default):
+    """ "a bool", "a number", "a string", or None (anything) for a default value."""
+    if isinstance(default, bool):
+        return "a bool (true / false)"
+    if isinstance(default, (int, float)):
+        return "a number"
+    if isinstance(default, str):
+        return "a string"
+    return None
+
+
+def _is_kind(value, kind):
+    if kind.startswith("a bool"):
+        return isinstance(value, bool)
+    if kind == "a number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, str)
