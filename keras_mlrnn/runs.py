@@ -230,8 +230,40 @@ def _check_options(options, overwrite):
     get_model_class(method).check_arguments(
         options.get("model_args") or {}, set_elsewhere=RUN_SET_ARGUMENTS, label=method
     )
+    _check_data_options(options)
     if options.get("save_preset"):  # before the training, not after it
         check_preset_target(options["save_preset"], overwrite)
+
+
+def _check_data_options(options):
+    """`--csv` names the data set; data options that would be silently ignored are refused.
+
+    `--csv FILE` alone means `--dataset csv`; a `--data-dir` without a data
+    set that reads one, or split sizes for a CSV (split 80/10/10 by the
+    seed), would be ignored (the run trained the built-in scenes instead):
+    a ValueError naming the option.
+    """
+    dataset = options.get("dataset")
+    if options.get("csv"):
+        if dataset not in (None, "csv"):
+            raise ValueError(
+                f"--csv {options['csv']} is read by --dataset csv; this run's data set is "
+                f"{dataset}. Drop one of the two."
+            )
+        options["dataset"] = dataset = "csv"
+    if options.get("data_dir") and dataset in (None, "scenes", "csv"):
+        raise ValueError(
+            f"--data-dir {options['data_dir']} needs a --dataset that reads a folder (coco, "
+            "voc2007, nuswide, coco128, ...): without one the run would train on the built-in "
+            "scenes and ignore it."
+        )
+    sizes = [f"--{k.replace('_', '-')}" for k in ("train_size", "val_size", "test_size")
+             if options.get(k)]  # fmt: skip
+    if dataset == "csv" and sizes:
+        raise ValueError(
+            f"{', '.join(sizes)}: a CSV is split 80/10/10 by --seed, whatever the sizes; "
+            "leave them out (or write a CSV of the images you want)."
+        )
 
 
 def _prepare(run, overwrite, resume, options, command):

@@ -143,3 +143,36 @@ def test_a_model_arg_of_the_wrong_kind_is_named_before_any_work(
     err = capsys.readouterr().err
     assert named in err and len(err.strip().splitlines()) == 1, err
     assert not os.path.exists(run)
+
+
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["--data-dir", "/somewhere"], "--data-dir /somewhere needs a --dataset"),
+        (["--dataset", "voc2007", "--csv", "x.csv"], "--csv x.csv is read by --dataset csv"),
+        (["--csv", "x.csv", "--train-size", "10"], "--train-size: a CSV is split 80/10/10"),
+    ],
+)
+def test_data_options_that_would_be_ignored_are_refused(tmp_path, capsys, argv, named):
+    from keras_mlrnn.cli import main
+
+    run = str(tmp_path / "run")
+    assert main(["train", *argv, "--run-dir", run]) == 2
+    err = capsys.readouterr().err
+    assert named in err and len(err.strip().splitlines()) == 1, err
+    assert not os.path.exists(run)
+
+
+def test_a_csv_alone_names_the_data_set(tmp_path):
+    from PIL import Image
+
+    from keras_mlrnn.runs import train
+
+    rows = []
+    for i in range(12):
+        Image.new("RGB", (40, 40), (20 * i, 100, 200 - 10 * i)).save(tmp_path / f"{i}.png")
+        rows.append(f"{i}.png,{'cat' if i % 2 else 'dog'}")
+    (tmp_path / "labels.csv").write_text("filename,labels\n" + "\n".join(rows) + "\n")
+    result = train(str(tmp_path / "run"), csv=str(tmp_path / "labels.csv"), epochs=1,
+                   image_size=32, verbose=0)  # fmt: skip
+    assert result["dataset"] == "csv" and result["num_test_images"] == 1
