@@ -63,8 +63,8 @@ def head_options(config):
     without a feature cache freezes the backbone through `model_args`.
     """
     options = {k: v for k, v in config.items() if k not in FINE_TUNE_OPTIONS + _FINAL_ONLY}
-    options.pop("command", None)
-    options.pop("backend", None)
+    for recorded in ("command", "backend", "class_names"):  # written by the run, not options
+        options.pop(recorded, None)
     options["model_args"] = {**(config.get("model_args") or {}), "backbone_trainable": False}
     return options
 

@@ -303,6 +303,29 @@ def _new_config(run, options, command):
     return config
 
 
+def _check_class_names(run, config, names):
+    """Records the data's classes in a new run; refuses a resumed run whose data changed them.
+
+    A renamed, added or removed class would train the checkpoint's heads on
+    labels they were not built for (a ValueError naming the differences).
+    """
+    saved = config.get("class_names")
+    if saved is None:  # a new run (or one from before this record): write it down
+        config["class_names"] = list(names)
+        run.write_config(config)
+        return
+    if list(saved) != list(names):
+        gone = [n for n in saved if n not in names]
+        new = [n for n in names if n not in saved]
+        detail = f"not in the data now: {gone[:5]}; new in the data: {new[:5]}"
+        if not gone and not new:
+            detail = "the same names in another order"
+        raise ValueError(
+            f"--resume {run.path}: the data's classes changed since the run started "
+            f"({len(saved)} then, {len(names)} now; {detail}). Start a new run for the new labels."
+        )
+
+
 def _checked_splits(config):
     """Phase 2: the run's splits, every image file checked (bad files named before training)."""
     splits = load_data(config)
@@ -558,6 +581,7 @@ def _train(run, overwrite, resume, verbose, command, options):
     stage = config if head is None else second_stage_config(config)
     keras.utils.set_random_seed(config["seed"])
     splits = _checked_splits(stage)  # at the stage's image size (arrays are made at it)
+    _check_class_names(run, config, splits["train"].class_names)
     distribute = config.get("distribute")
     scope = data_parallel(distribute) if distribute else contextlib.nullcontext()
     fit_split = _fit_split(config, splits)

@@ -163,16 +163,26 @@ def test_data_options_that_would_be_ignored_are_refused(tmp_path, capsys, argv, 
     assert not os.path.exists(run)
 
 
-def test_a_csv_alone_names_the_data_set(tmp_path):
+def _two_class_csv(folder, second="dog"):
     from PIL import Image
-
-    from keras_mlrnn.runs import train
 
     rows = []
     for i in range(12):
-        Image.new("RGB", (40, 40), (20 * i, 100, 200 - 10 * i)).save(tmp_path / f"{i}.png")
-        rows.append(f"{i}.png,{'cat' if i % 2 else 'dog'}")
-    (tmp_path / "labels.csv").write_text("filename,labels\n" + "\n".join(rows) + "\n")
-    result = train(str(tmp_path / "run"), csv=str(tmp_path / "labels.csv"), epochs=1,
-                   image_size=32, verbose=0)  # fmt: skip
+        Image.new("RGB", (40, 40), (20 * i, 100, 200 - 10 * i)).save(folder / f"{i}.png")
+        rows.append(f"{i}.png,{'cat' if i % 2 else second}")
+    (folder / "labels.csv").write_text("filename,labels\n" + "\n".join(rows) + "\n")
+    return str(folder / "labels.csv")
+
+
+def test_a_csv_alone_names_the_data_set_and_a_resume_refuses_changed_classes(tmp_path, capsys):
+    from keras_mlrnn.cli import main
+    from keras_mlrnn.runs import train
+
+    labels = _two_class_csv(tmp_path)
+    run = str(tmp_path / "run")
+    result = train(run, csv=labels, epochs=1, image_size=32, verbose=0)
     assert result["dataset"] == "csv" and result["num_test_images"] == 1
+    _two_class_csv(tmp_path, second="puppy")  # "dog" renamed in the user's labels
+    assert main(["train", "--resume", run, "--epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "the data's classes changed" in err and "['dog']" in err and "['puppy']" in err
