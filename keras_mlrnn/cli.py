@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+import zipfile
 
 # Set before anything imports TensorFlow (this module imports neither it nor
 # Keras at the top, so `--help` and argument errors come back at once).
@@ -169,9 +170,21 @@ def load_trained_model(preset=None, method=None, model_path=None):
             model_path = RunDirectory(model_path).model_path
         if not os.path.isfile(model_path):
             raise FileNotFoundError(f"No model file at {model_path}.")
-        return keras.saving.load_model(model_path, compile=False)
+        try:
+            return keras.saving.load_model(model_path, compile=False)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+            # Keras says "File not found" of a file that is there but no zip archive.
+            if isinstance(e, ValueError) and "File not found" not in str(e):
+                raise
+            raise ValueError(
+                f"{model_path} cannot be read as a .keras file (not a whole zip archive); it is "
+                "probably truncated or damaged: copy it again, or train it again."
+            ) from None
     if is_preset_dir(preset):
         return load_preset(preset)
+    if os.sep in preset or preset.startswith("."):  # a path, not a built-in name
+        where = "holds no config.json" if os.path.isdir(preset) else "does not exist"
+        raise FileNotFoundError(f"--preset {preset} is not a preset folder: it {where}.")
     if method is None:
         raise ValueError(
             f"--preset {preset} is a built-in name: also give --method "

@@ -378,13 +378,20 @@ def _load_preset_weights(model, preset, spec):
 
 @contextlib.contextmanager
 def _readable(path):
-    """Turns h5py's raw `OSError` on a damaged weights file into one naming the file."""
+    """Turns h5py's raw `OSError` on a damaged weights file into one naming the file, and
+    Keras' multi-line shape mismatch (weights of another configuration) into one line."""
     try:
         yield
     except OSError as e:
         raise ValueError(
             f"{path} cannot be read as an HDF5 weights file ({e}). It is probably truncated "
             "or damaged (an interrupted download or copy): fetch or copy it again."
+        ) from None
+    except ValueError as e:
+        first = " ".join(str(e).split())[:300]
+        raise ValueError(
+            f"{path} does not fit the model its folder's {CONFIG_FILE} describes (edited "
+            f"config, or weights of another model?): {first}"
         ) from None
 
 

@@ -186,3 +186,37 @@ def test_a_csv_alone_names_the_data_set_and_a_resume_refuses_changed_classes(tmp
     assert main(["train", "--resume", run, "--epochs", "2"]) == 2
     err = capsys.readouterr().err
     assert "the data's classes changed" in err and "['dog']" in err and "['puppy']" in err
+
+
+def test_a_damaged_model_a_missing_preset_folder_and_an_edited_preset_are_named(tmp_path, capsys):
+    import json
+
+    import keras_mlrnn as km
+    from keras_mlrnn.cli import main
+    from tests.models.tiny import TINY
+
+    model = km.BinaryRelevance(**TINY[km.BinaryRelevance])
+    model.build()
+    whole = tmp_path / "model.keras"
+    model.save(whole)
+    truncated = tmp_path / "truncated.keras"
+    truncated.write_bytes(whole.read_bytes()[:5000])
+    image = str(tmp_path / "x.png")
+    from PIL import Image
+
+    Image.new("RGB", (32, 32)).save(image)
+    model.save_to_preset(str(tmp_path / "preset"))
+    config = tmp_path / "preset" / "config.json"
+    spec = json.loads(config.read_text())
+    spec["config"]["num_classes"] = 19
+    spec["config"]["class_names"] = None
+    config.write_text(json.dumps(spec))
+    cases = [
+        (["--model", str(truncated)], "cannot be read as a .keras file (not a whole zip"),
+        (["--preset", str(tmp_path / "missing")], "is not a preset folder: it does not exist"),
+        (["--preset", str(tmp_path / "preset")], "does not fit the model its folder's config"),
+    ]
+    for argv, named in cases:
+        assert main(["predict", *argv, image]) == 2
+        err = capsys.readouterr().err
+        assert named in err and len(err.strip().splitlines()) == 1, err
