@@ -273,3 +273,24 @@ def test_coco128_real_annotations(shared_dir):
     for path, row in zip(data.paths, data.labels):
         assert set(np.flatnonzero(row)) == expected[os.path.basename(path)]
     assert int((data.labels.sum(1) == 0).sum()) == 2  # the README's 2 images with no label
+
+
+def test_csv_quoting_duplicates_case_bom_header_spaces_and_encoding(tmp_path):
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        _jpeg(str(tmp_path / name))
+    csv = tmp_path / "labels.csv"
+    csv.write_text('filename,labels\na.jpg,"dining table,person"\nb.jpg,person\nc.jpg,\n')
+    data = load_csv(str(csv))  # the quoted comma separates labels; names keep their spaces
+    assert data.class_names == ["dining table", "person"]
+    np.testing.assert_array_equal(data.labels, [[1, 1], [0, 1], [0, 0]])
+    csv.write_text("filename,labels\na.jpg,dog\nb.jpg,cat\na.jpg,cat\n")
+    with pytest.raises(ValueError, match=r"labels.csv: a.jpg is listed twice \(rows 2 and 4\)"):
+        load_csv(str(csv))
+    csv.write_text("filename,labels\na.jpg,Dog\nb.jpg,dog\n")
+    with pytest.raises(ValueError, match=r"labels.csv: the classes 'Dog' and 'dog' differ only"):
+        load_csv(str(csv))
+    csv.write_bytes("\ufefffilename, labels\na.jpg,dog\nb.jpg,cat\n".encode("utf-8"))
+    assert load_csv(str(csv)).class_names == ["cat", "dog"]  # BOM, space after the comma
+    csv.write_bytes("filename,labels\na.jpg,caf\xe9\nb.jpg,cat\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"labels.csv is not UTF-8 text .*save it as UTF-8"):
+        load_csv(str(csv))

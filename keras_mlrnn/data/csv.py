@@ -8,14 +8,16 @@ img/0003.jpg,
 img/0004.jpg,dining table|person
 ```
 Filenames are relative to `image_dir` (default: the CSV's folder). The
-labels of a row are separated by `|`, `;` or spaces: by default the first
-of these that occurs in the file's labels column (so class names with
+labels of a row are separated by `|`, `;`, `,` (in a quoted field) or
+spaces: by default the first of these that occurs in the file's labels column (so class names with
 spaces, `dining table`, are written `dining table|person`), or the
 `delimiter` given. Class names are inferred (sorted) or given; a label
 outside the given names is an error naming the file and row. An empty label
 field is a valid all-negative image, but a file in which every row is empty
 is an error. A row with more fields than the header (an unquoted comma:
-`img.png,cat,dog`) is an error naming the row.
+`img.png,cat,dog`), a file listed twice, two classes that differ only in
+case and a file that is not UTF-8 are errors naming the file (and row); a
+UTF-8 byte-order mark and spaces around the header's names are fine.
 
 Example:
 ```python
@@ -31,11 +33,15 @@ import numpy as np
 
 from keras_mlrnn.data.labeled_files import LabeledFiles
 
-AUTO_DELIMITERS = ("|", ";", " ")
+AUTO_DELIMITERS = ("|", ";", ",", " ")
 
 
 def guess_delimiter(fields):
-    """The label delimiter of a labels column: the first of `|`, `;`, space that occurs."""
+    """The label delimiter of a labels column: the first of `|`, `;`, `,`, space that occurs.
+
+    A comma inside a labels field can only come from quoting
+    (`"dining table,person"`): it separates labels.
+    """
     for delimiter in AUTO_DELIMITERS[:-1]:
         if any(delimiter in field for field in fields):
             return delimiter
@@ -59,26 +65,20 @@ def load_csv(csv_path, image_dir=None, delimiter=None, class_names=None, check_f
     if not os.path.isfile(csv_path):
         raise FileNotFoundError(f"CSV not found: {csv_path}")
     image_dir = os.path.dirname(os.path.abspath(csv_path)) if image_dir is None else image_dir
-    with open(csv_path, newline="") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames is None or not {"filename", "labels"} <= set(reader.fieldnames):
-            raise ValueError(f"{csv_path}: the header must name 'filename' and 'labels' columns.")
-        rows = []
-        for r in reader:
-            if r.get(None):  # fields beyond the header
-                raise ValueError(
-                    f"{csv_path}, row {reader.line_num}: {len(reader.fieldnames) + len(r[None])} "
-                    f"fields but the header has {len(reader.fieldnames)} (extra: {r[None]}). "
-                    "Quote a labels field that contains commas, or separate labels with "
-                    "'|', ';' or spaces."
-                )
-            rows.append(((r["filename"] or "").strip(), r["labels"] or ""))
+    try:
+        rows = _read_rows(csv_path)
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"{csv_path} is not UTF-8 text (byte {e.start}: {e.reason}); save it as UTF-8."
+        ) from None
     if not rows:
         raise ValueError(f"{csv_path}: no rows below the header (the split is empty).")
+    _check_unique_files(csv_path, rows)
     if delimiter is None:
         delimiter = guess_delimiter([labels for _, labels in rows])
     parsed = [[t.strip() for t in labels.split(delimiter) if t.strip()] for _, labels in rows]
     names = list(class_names) if class_names is not None else sorted({t for p in parsed for t in p})
+    _check_names_differ_beyond_case(csv_path, names)
     if not names:
         raise ValueError(
             f"{csv_path}: no row has a label, so there are no classes. Fill the 'labels' column "
@@ -96,3 +96,51 @@ def load_csv(csv_path, image_dir=None, delimiter=None, class_names=None, check_f
     paths = [os.path.join(image_dir, name) for name, _ in rows]
     files = LabeledFiles(paths, labels, names, source=csv_path)
     return files.check_files() if check_files else files
+
+
+def _read_rows(csv_path):
+    """`[(filename, labels field), ...]` of a labels CSV (UTF-8, a BOM allowed)."""
+    with open(csv_path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames is not None:  # "filename, labels": spaces around the names
+            reader.fieldnames = [name.strip() for name in reader.fieldnames]
+        if reader.fieldnames is None or not {"filename", "labels"} <= set(reader.fieldnames):
+            raise ValueError(
+                f"{csv_path}: the header must name 'filename' and 'labels' columns; it reads "
+                f"{reader.fieldnames}."
+            )
+        rows = []
+        for r in reader:
+            if r.get(None):  # fields beyond the header
+                raise ValueError(
+                    f"{csv_path}, row {reader.line_num}: {len(reader.fieldnames) + len(r[None])} "
+                    f"fields but the header has {len(reader.fieldnames)} (extra: {r[None]}). "
+                    "Quote a labels field that contains commas, or separate labels with "
+                    "'|', ';' or spaces."
+                )
+            rows.append(((r["filename"] or "").strip(), r["labels"] or ""))
+    return rows
+
+
+def _check_unique_files(csv_path, rows):
+    """A file listed twice could land in train and test: a ValueError naming both rows."""
+    first = {}
+    for row, (name, _) in enumerate(rows, start=2):
+        if name in first:
+            raise ValueError(
+                f"{csv_path}: {name} is listed twice (rows {first[name]} and {row}); list each "
+                "image once, with all its labels."
+            )
+        first[name] = row
+
+
+def _check_names_differ_beyond_case(csv_path, names):
+    """`Dog` and `dog` as two classes is almost always a typo: a ValueError naming them."""
+    seen = {}
+    for name in names:
+        other = seen.setdefault(name.casefold(), name)
+        if other != name:
+            raise ValueError(
+                f"{csv_path}: the classes {other!r} and {name!r} differ only in case; write "
+                "them the same (or name two classes differently)."
+            )
