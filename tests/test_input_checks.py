@@ -103,3 +103,18 @@ def test_image_ranges(model):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.predict(x.astype("float32"), verbose=0)  # [0, 255] floats are fine
+
+
+def test_one_image_a_grayscale_batch_and_an_empty_batch_are_named(model):
+    x, _ = _data()
+    size = model.image_size
+    with pytest.raises(ValueError, match=rf"predict: got one image of shape \({size}, {size}, 3\)"):
+        model.predict(x[0], verbose=0)
+    gray = x[..., 0]
+    with pytest.raises(ValueError, match="a batch of grayscale images; pass RGB"):
+        model.predict(gray, verbose=0)
+    with pytest.raises(ValueError, match="got no images"):
+        model.predict(x[:0], verbose=0)
+    with pytest.raises(ValueError, match=r"\.decode_sets: got no images"):
+        model.predict_sets(x[:0])
+    assert model.predict(x[:1], verbose=0).shape == (1, model.num_classes)

@@ -212,8 +212,26 @@ def checked_input(x, y, where, image_shape):
     if y is not None:
         checker.labels(y)
     if isinstance(x, np.ndarray) or keras.ops.is_tensor(x):
+        _check_batch_shape(x, where, tuple(image_shape))
         checker.images(x)
     return x, y
+
+
+def _check_batch_shape(x, where, image_shape):
+    """A ValueError for an array that is one image, a grayscale batch, or empty."""
+    shape = tuple(np.shape(x))
+    size = f"({', '.join(str(s) for s in image_shape)})"
+    if shape == image_shape:
+        raise ValueError(
+            f"{where}: got one image of shape {size}; pass a batch (1, ...): image[None]."
+        )
+    if len(shape) == 3 and shape[1:] == image_shape[:2]:
+        raise ValueError(
+            f"{where}: got {shape}, a batch of grayscale images; pass RGB (N, {image_shape[0]}, "
+            f"{image_shape[1]}, 3), e.g. np.repeat(images[..., None], 3, axis=-1)."
+        )
+    if shape and shape[0] == 0:
+        raise ValueError(f"{where}: got no images (an empty batch of shape {shape}).")
 
 
 def raise_clean_error(error):

@@ -549,10 +549,12 @@ class MultiLabelModel(keras.Model):
         Returns:
             numpy array(s), the batches' results concatenated.
         """
+        x, _ = self._checked(x, None, f"{type(self).__name__}.{method}")
         runners = self._batched.value
         if method not in runners:
             runners[method] = BatchedMethod(self, method)
-        return runners[method].predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
+        with self._clean_input_errors():
+            return runners[method].predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
 
     @classmethod
     def constructor_arguments(cls):
