@@ -118,3 +118,9 @@ def test_one_image_a_grayscale_batch_and_an_empty_batch_are_named(model):
     with pytest.raises(ValueError, match=r"\.decode_sets: got no images"):
         model.predict_sets(x[:0])
     assert model.predict(x[:1], verbose=0).shape == (1, model.num_classes)
+
+
+def test_a_class_named_twice_is_refused():
+    with pytest.raises(ValueError, match=r"class_names names \['dog'\] more than once"):
+        km.BinaryRelevance(num_classes=3, backbone="tiny", image_size=32,
+                           class_names=["dog", "cat", "dog"])  # fmt: skip

@@ -100,6 +100,9 @@ class MultiLabelModel(keras.Model):
             raise ValueError(
                 f"class_names has {len(class_names)} names but num_classes is {num_classes}."
             )
+        if class_names is not None and len(set(class_names)) != len(class_names):
+            twice = sorted({n for n in class_names if list(class_names).count(n) > 1})
+            raise ValueError(f"class_names names {twice} more than once; each class once.")
         if isinstance(backbone, dict):
             backbone = keras.saving.deserialize_keras_object(backbone)
         self.num_classes = int(num_classes)
