@@ -1,5 +1,8 @@
 """Reading image files for prediction: any mode Pillow opens, to uint8 RGB at one size.
 
+Every reader turns a photo upright by its EXIF orientation (`exif_orientation`):
+`read_image` here, and the tf.data pipeline (`keras_mlrnn.data.pipeline`).
+
 The training pipeline decodes with tf.data; `read_images` is the
 TensorFlow-free path used by `keras-mlrnn predict` and `keras_mlrnn.visualize`.
 
@@ -53,15 +56,38 @@ def read_image(path, size=None):
 
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Image file not found: {path}")
+    from PIL import ImageOps
+
     try:
         with Image.open(path) as image:
             image.load()  # decodes now, so a truncated file fails here
-            rgb = to_rgb8(image)
+            rgb = to_rgb8(ImageOps.exif_transpose(image))  # upright, as the camera meant
     except (OSError, SyntaxError, ValueError) as e:
         raise ValueError(f"Cannot read image {path}: corrupt or truncated ({e}).") from e
     if size is not None and rgb.shape[:2] != (size, size):
         rgb = np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR))
     return rgb
+
+
+#: EXIF's Orientation tag.
+ORIENTATION_TAG = 0x0112
+
+
+def exif_orientation(path):
+    """The EXIF orientation (1-8) of an image file; 1 (upright) when it has none.
+
+    Reads the header only. A phone photo stored sideways says 6 or 8: the
+    pixels must be turned before the model sees them (`read_image` and the
+    tf.data pipeline both do).
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            value = int(image.getexif().get(ORIENTATION_TAG, 1))
+    except Exception:  # unreadable files are named by the image checks, not here
+        return 1
+    return value if 1 <= value <= 8 else 1
 
 
 def header_problem(path):

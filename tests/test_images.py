@@ -48,3 +48,49 @@ def test_bad_files_name_the_file(tmp_path):
     (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="cut.jpg: corrupt or truncated"):
         read_image(str(tmp_path / "cut.jpg"))
+
+
+def _with_orientation(path, pixels, orientation, kind="PNG"):
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    image.save(path, kind, exif=exif.tobytes(), **({"quality": 95} if kind == "JPEG" else {}))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_both_readers_turn_a_photo_upright_by_its_exif_orientation(tmp_path, orientation):
+    from PIL import ImageOps
+
+    from keras_mlrnn.data.pipeline import tf_files_dataset
+
+    pixels = np.random.default_rng(orientation).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    pixels[:4, :16] = 255  # no symmetry: every turn gives another array
+    path = str(tmp_path / "photo.png")
+    _with_orientation(path, pixels, orientation)
+    with Image.open(path) as stored:  # Pillow's own reading of the tag: the reference
+        expected = np.asarray(ImageOps.exif_transpose(stored).convert("RGB"))
+    assert (orientation == 1) == np.array_equal(expected, pixels)
+    np.testing.assert_array_equal(read_image(path), expected)
+    batch = next(iter(tf_files_dataset([path, path], image_size=32, batch_size=2)))
+    np.testing.assert_array_equal(batch.numpy()[0], expected)
+
+
+def test_a_real_photo_stored_sideways_is_read_upright(shared_dir, tmp_path):
+    import os
+
+    from keras_mlrnn.data.pipeline import tf_files_dataset
+
+    photo = os.path.join(shared_dir, "data", "voc2007", "VOCdevkit", "VOC2007", "JPEGImages",
+                         "000063.jpg")  # fmt: skip
+    upright = np.asarray(Image.open(photo).convert("RGB"))
+    sideways = np.ascontiguousarray(np.rot90(upright, k=1))  # what a phone stores, tag 6
+    path = str(tmp_path / "phone.jpg")
+    _with_orientation(path, sideways, 6, kind="JPEG")
+    side = 128
+    reference = np.asarray(Image.fromarray(upright).resize((side, side), Image.BILINEAR), float)
+    read = read_image(path, side).astype(float)
+    assert np.abs(read - reference).mean() < 6  # JPEG noise only
+    turned_away = np.asarray(Image.fromarray(sideways).resize((side, side), Image.BILINEAR), float)
+    assert np.abs(turned_away - reference).mean() > 30  # the tag matters
+    batch = next(iter(tf_files_dataset([path], image_size=side, batch_size=1)))
+    assert np.abs(batch.numpy()[0].astype(float) - reference).mean() < 8

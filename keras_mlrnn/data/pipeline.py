@@ -179,6 +179,31 @@ def random_resized_crop_image(image, image_size, seed=None):
     return resize_image(tf.slice(image, begin, size), image_size)
 
 
+def upright(image, orientation):
+    """A decoded image `(H, W, 3)` turned by its EXIF orientation (1-8), in TensorFlow.
+
+    The same turns as Pillow's `ImageOps.exif_transpose`: 2 mirror, 3 half
+    turn, 4 flip, 5 transpose, 6 quarter turn clockwise, 7 transverse, 8
+    quarter turn counter-clockwise.
+    """
+    import tensorflow as tf
+
+    def transpose():
+        return tf.transpose(image, [1, 0, 2])
+
+    turns = [
+        lambda: image,
+        lambda: tf.image.flip_left_right(image),
+        lambda: tf.image.rot90(image, k=2),
+        lambda: tf.image.flip_up_down(image),
+        transpose,
+        lambda: tf.image.rot90(image, k=3),
+        lambda: tf.image.rot90(transpose(), k=2),
+        lambda: tf.image.rot90(image, k=1),
+    ]
+    return tf.switch_case(tf.cast(orientation, tf.int32) - 1, turns)
+
+
 def tf_files_dataset(
     paths,
     labels=None,
@@ -193,8 +218,9 @@ def tf_files_dataset(
 ):
     """A `tf.data.Dataset` decoding image files (JPEG, PNG, BMP, GIF) in parallel.
 
-    Images are decoded to RGB (grayscale and RGBA converted), resized to
-    `image_size` x `image_size` and yielded as uint8.
+    Images are decoded to RGB (grayscale and RGBA converted), turned upright
+    by their EXIF orientation (`upright`), resized to `image_size` x
+    `image_size` and yielded as uint8.
 
     Args:
         paths: list of str. Image files.
@@ -222,8 +248,13 @@ def tf_files_dataset(
         raise ValueError("tf_files_dataset: the split is empty (0 files).")
     if labels is not None:
         _, labels = validate_arrays(np.zeros((len(paths), 1, 1, 3), np.uint8), labels, "files")
-    data = paths if labels is None else (paths, labels)
-    ds = tf.data.Dataset.from_tensor_slices(data)
+    from keras_mlrnn.images import exif_orientation
+
+    orientations = np.array([exif_orientation(p) for p in paths], dtype=np.int32)
+    turn = bool((orientations != 1).any())  # most data sets: no EXIF turns, no extra op
+    columns = (paths, orientations) if turn else (paths,)
+    data = columns if labels is None else (*columns, labels)
+    ds = tf.data.Dataset.from_tensor_slices(data if len(data) > 1 else paths)
     if shuffle and cache is None:  # shuffling paths is free; decoded images are not
         ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
 
@@ -235,10 +266,13 @@ def tf_files_dataset(
 
     crop_after_cache = random_resized_crop and cache is not None
 
-    def load(path, *y):
+    def load(path, *rest):
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        if turn:
+            orientation, *rest = rest
+            image = upright(image, orientation)
         image = crop(image) if random_resized_crop and not crop_after_cache else resize(image)
-        return (image, *y) if y else image
+        return (image, *rest) if rest else image
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
     if cache is not None:
