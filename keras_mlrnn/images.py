@@ -62,6 +62,8 @@ def read_image(path, size=None):
         with Image.open(path) as image:
             image.load()  # decodes now, so a truncated file fails here
             rgb = to_rgb8(ImageOps.exif_transpose(image))  # upright, as the camera meant
+    except Image.DecompressionBombError as e:
+        raise ValueError(f"Cannot read image {path}: {e}") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise ValueError(f"Cannot read image {path}: corrupt or truncated ({e}).") from e
     if size is not None and rgb.shape[:2] != (size, size):
@@ -117,6 +119,31 @@ def header_problem(path):
             if b"\xff\xd9" not in f.read():
                 return "truncated JPEG (no end-of-image marker)"
     return None
+
+
+#: The formats the training pipeline (`tf.io.decode_image`) decodes.
+PIPELINE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP")
+
+
+def pipeline_format_problem(path):
+    """What keeps tf.data from decoding a file that Pillow reads (a TIFF), or None.
+
+    `read_image` (prediction) reads every format Pillow knows; training and
+    evaluation decode with TensorFlow, which takes only `PIPELINE_FORMATS`.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            kind = image.format
+    except Exception:  # unreadable: header_problem / read_image name it
+        return None
+    if kind in PIPELINE_FORMATS:
+        return None
+    return (
+        f"a {kind} file, which the training pipeline (tf.data) cannot decode: convert it to "
+        "PNG or JPEG"
+    )
 
 
 def read_images(paths, size):

@@ -94,3 +94,27 @@ def test_a_real_photo_stored_sideways_is_read_upright(shared_dir, tmp_path):
     assert np.abs(turned_away - reference).mean() > 30  # the tag matters
     batch = next(iter(tf_files_dataset([path], image_size=side, batch_size=1)))
     assert np.abs(batch.numpy()[0].astype(float) - reference).mean() < 8
+
+
+def test_a_tiff_is_named_before_training_and_a_decompression_bomb_is_one_line(tmp_path):
+    from keras_mlrnn.data.labeled_files import LabeledFiles
+
+    paths = []
+    for i, (kind, mode) in enumerate([("PNG", "RGB"), ("TIFF", "F")]):
+        path = str(tmp_path / f"{i}.{kind.lower()}")
+        pixels = np.full((8, 8), 0.5, np.float32) if mode == "F" else np.zeros((8, 8, 3), "uint8")
+        Image.fromarray(pixels, mode).save(path, kind)
+        paths.append(path)
+    files = LabeledFiles(paths, np.eye(2, dtype="float32"), ["a", "b"], source="mine.csv")
+    with pytest.raises(ValueError, match=r"1.tiff: a TIFF file, which the training pipeline"):
+        files.check_images()
+    assert read_image(paths[1]).shape == (8, 8, 3)  # prediction reads it (Pillow)
+    bomb = str(tmp_path / "bomb.png")
+    Image.new("L", (64, 64)).save(bomb)
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        Image.MAX_IMAGE_PIXELS = 64 * 64 // 4  # 64x64 is now over twice the limit: a "bomb"
+        with pytest.raises(ValueError, match=r"Cannot read image .*bomb.png: Image size"):
+            read_image(bomb)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit

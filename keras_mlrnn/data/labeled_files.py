@@ -54,17 +54,19 @@ class LabeledFiles:
     def check_images(self, limit=5, decode_up_to=500):
         """Raises `ValueError` naming the image files that cannot be read.
 
-        A split of at most `decode_up_to` files is decoded in full with
-        Pillow; a larger one gets the cheap check of
+        A file in a format the training pipeline cannot decode (TIFF) is
+        named first. A split of at most `decode_up_to` files is decoded in
+        full with Pillow; a larger one gets the cheap check of
         `keras_mlrnn.images.header_problem` (header, PNG checksums, the JPEG
         end marker: about 0.5 ms a file). `keras_mlrnn.runs.train` checks
         every split this way before training.
         """
-        from keras_mlrnn.images import header_problem
+        from keras_mlrnn.images import header_problem, pipeline_format_problem
 
-        if len(self.paths) <= decode_up_to:
+        bad = self._first_problems(pipeline_format_problem, limit)  # a TIFF would die mid-fit
+        if not bad and len(self.paths) <= decode_up_to:
             bad = self.find_unreadable(limit)
-        else:
+        elif not bad:
             bad = self._first_problems(header_problem, limit)
         if bad:
             listed = "; ".join(f"{path}: {reason}" for path, reason in bad)
