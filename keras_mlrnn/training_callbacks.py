@@ -1,5 +1,11 @@
 """The callbacks of a training run: NaN guard, checkpoints, history, best model, early stop."""
 
+import hashlib
+import json
+import os
+import shutil
+import sys
+
 import keras
 import numpy as np
 
@@ -39,25 +45,96 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             )
 
 
+class CheckedBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras' `BackupAndRestore` whose checkpoints carry sha256 sums, checked on resume.
+
+    Each save also writes `checksums.json` (the sums of `latest.weights.h5`
+    and `training_metadata.json`; the previous save's sums move to
+    `checksums.json.bkp` with the previous files). On resume a checkpoint
+    whose files do not match their sums (a flipped bit, a truncated or
+    half-written file, an edited metadata file) is not loaded: the previous
+    checkpoint is, if it matches, and the user is told which; if neither
+    does, a ValueError names the files. Checkpoints written before the sums
+    existed are loaded as Keras loads them.
+    """
+
+    def __init__(self, backup_dir, **kwargs):
+        super().__init__(backup_dir, double_checkpoint=True, **kwargs)
+        self._sums_path = os.path.join(backup_dir, "checksums.json")
+
+    def _pair(self, previous):
+        suffix = ".bkp" if previous else ""
+        return (self._weights_path + suffix, self._training_metadata_path + suffix,
+                self._sums_path + suffix)  # fmt: skip
+
+    def _intact(self, previous):
+        """Whether a checkpoint's files match their sums (True where no sums were written)."""
+        weights, metadata, sums = self._pair(previous)
+        if not os.path.isfile(sums):
+            return None if previous else True  # an old run: trust it as Keras does
+        try:
+            with open(sums) as f:
+                expected = json.load(f)
+            return expected == {"weights": _sha256(weights), "metadata": _sha256(metadata)}
+        except (OSError, ValueError):
+            return False
+
+    def on_train_begin(self, logs=None):
+        if os.path.isfile(self._weights_path) and not self._intact(previous=False):
+            if not self._intact(previous=True):
+                raise ValueError(
+                    f"The checkpoint in {self.backup_dir} is damaged (its files do not match "
+                    "checksums.json) and so is the previous one: start the run anew with "
+                    "--overwrite."
+                )
+            for latest, previous in zip(self._pair(False), self._pair(True)):
+                shutil.copyfile(previous, latest)
+            print(
+                f"The latest checkpoint in {self.backup_dir} is damaged (its files do not match "
+                "checksums.json): resuming from the previous one.",
+                file=sys.stderr,
+            )
+        super().on_train_begin(logs)
+
+    def _save_model(self):
+        if os.path.isfile(self._sums_path):
+            shutil.copyfile(self._sums_path, self._sums_path + ".bkp")
+        super()._save_model()
+        sums = {"weights": _sha256(self._weights_path),
+                "metadata": _sha256(self._training_metadata_path)}  # fmt: skip
+        with open(self._sums_path + ".partial", "w") as f:
+            json.dump(sums, f)
+        os.replace(self._sums_path + ".partial", self._sums_path)
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def run_callbacks(run, config):
     """The callbacks of `keras_mlrnn.runs.train` for a `RunDirectory` and its options.
 
     In order: `StopOnNonFiniteLoss` (first, so nothing saves NaN weights),
-    `BackupAndRestore` (each epoch, or every `checkpoint_steps`, the
-    previous checkpoint kept too), `CSVLogger` (history.csv, appended on
-    resume), `ModelCheckpoint` (the best val mAP; the last epoch with
-    `train_on_val`) and, with `early_stopping`, `EarlyStopping` on val mAP.
+    `CheckedBackupAndRestore` (each epoch, or every `checkpoint_steps`, the
+    previous checkpoint kept too, both with sha256 sums checked on resume),
+    `CSVLogger` (history.csv, appended on resume), `ModelCheckpoint` (the
+    best val mAP; the last epoch with `train_on_val`) and, with
+    `early_stopping`, `EarlyStopping` on val mAP.
     With `ema`, `SwapEMAWeights` sits after `BackupAndRestore`: validation
     and the callbacks after it see the averaged weights.
     """
     callbacks = [
         StopOnNonFiniteLoss(run.checkpoints),
-        keras.callbacks.BackupAndRestore(
+        # A kill during a save leaves a broken file: the previous one is kept
+        # too, and each carries its sha256 sums, checked on resume.
+        CheckedBackupAndRestore(
             run.checkpoints,
             save_freq=config.get("checkpoint_steps") or "epoch",
             delete_checkpoint=False,
-            # A kill during a save leaves a broken file: keep the previous one too.
-            double_checkpoint=True,
         ),
     ]
     if config.get("ema") is not None:

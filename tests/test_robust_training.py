@@ -178,3 +178,28 @@ def test_early_stopping_with_train_on_val_is_refused_before_any_work(tmp_path):
         train(str(run_dir), early_stopping=2, train_on_val=True, cache_features=True, verbose=0)
     # Refused before the data were read or a feature computed: no cache folder.
     assert not (run_dir / "features").exists()
+
+
+def _flip_a_byte(path):
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0xFF
+    open(path, "wb").write(bytes(data))
+
+
+def test_a_damaged_checkpoint_is_found_and_the_previous_one_used(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    small = ["--train-size", "64", "--val-size", "16", "--test-size", "16", "--image-size", "32"]
+    assert main(["train", *small, "--epochs", "2", "--run-dir", run]) == 0
+    checkpoints = os.path.join(run, "checkpoints")
+    _flip_a_byte(os.path.join(checkpoints, "latest.weights.h5"))  # epoch 2's weights
+    capsys.readouterr()
+    assert main(["train", "--resume", run, "--epochs", "3"]) == 0
+    err = capsys.readouterr().err
+    assert "latest checkpoint in" in err and "resuming from the previous one" in err
+    assert [row["epoch"] for row in _history(run)][-2:] == ["1", "2"]  # epoch 2 trained again
+    with open(os.path.join(checkpoints, "training_metadata.json"), "w") as f:
+        f.write('{"epo')  # a damaged metadata file, and the previous checkpoint broken too
+    _flip_a_byte(os.path.join(checkpoints, "latest.weights.h5.bkp"))
+    assert main(["train", "--resume", run, "--epochs", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "is damaged (its files do not match checksums.json) and so is the previous" in err
