@@ -13,6 +13,7 @@ Examples:
     keras-mlrnn data stats --dataset voc2007 --data-dir /data/VOCdevkit
 """
 
+import errno
 import json
 import os
 import sys
@@ -202,6 +203,10 @@ def _predict(args):
     from keras_mlrnn.images import read_image
 
     model = load_trained_model(args.preset, args.method, args.model)
+    if args.save_attention:
+        from keras_mlrnn.run_dir import check_writable
+
+        check_writable(args.save_attention, "--save-attention")  # before any prediction
     if args.save_attention and not visualize.has_attention(model):
         raise ValueError(
             f"--save-attention: {type(model).__name__} has no steps to draw; pictures "
@@ -316,6 +321,22 @@ def main(argv=None):
     except (FileExistsError, FileNotFoundError, ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a read-only folder, a full disk: one line naming the path
+        print(f"error: {_os_error_line(e)}", file=sys.stderr)
+        return 2
+
+
+def _os_error_line(error):
+    """One line for an operating-system error: what failed, where, and what to do."""
+    if error.errno == errno.ENOSPC:
+        where = f" writing {error.filename}" if error.filename else ""
+        return (
+            f"no space left on the device{where}. Free some space, then continue with "
+            "--resume (the last whole checkpoint is kept)."
+        )
+    if error.filename is None:
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    return f"{error.strerror or error}: {error.filename}"
 
 
 if __name__ == "__main__":

@@ -286,6 +286,22 @@ class RunDirectory:
         return None
 
 
+def check_writable(path, option):
+    """A PermissionError naming `option` and `path` unless `path` (or, where it is still to
+    be made, the nearest folder above it) can be written: found before any work."""
+    here = os.path.abspath(os.fspath(path))
+    while not os.path.exists(here):
+        parent = os.path.dirname(here)
+        if parent == here:
+            break
+        here = parent
+    if not os.access(here, os.W_OK | os.X_OK):
+        raise PermissionError(
+            f"{option} {path}: {here} is not writable (read-only folder or file system); "
+            "choose another place or change its permissions (nothing was done)."
+        )
+
+
 def _read_owner(path):
     """ "process P on host H since T" from an `.owner` file, or a plain phrase without one."""
     try:

@@ -64,6 +64,7 @@ from keras_mlrnn.run_dir import (  # noqa: F401 (DEFAULTS, METRICS, RUN_CONFIG r
     METRICS,
     RUN_CONFIG,
     RunDirectory,
+    check_writable,
     read_config,
 )
 from keras_mlrnn.training_callbacks import (  # noqa: F401 (re-exported)
@@ -570,6 +571,9 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
     """
     run = RunDirectory(run_dir)
     _check_options(options, overwrite)
+    check_writable(run.path, "--run-dir")
+    if options.get("save_preset"):
+        check_writable(options["save_preset"], "--save-preset")
     with run.owned():  # one process at a time; a second is refused, naming the first
         return _train(run, overwrite, resume, verbose, command, options)
 

@@ -118,3 +118,42 @@ def test_a_preset_is_replaced_whole_and_an_interrupted_swap_keeps_the_old_one(
     assert load_preset(preset).count_params() == second.count_params()
     with open(os.path.join(preset, "metadata.json")) as f:
         assert json.load(f)["which"] == "second"
+
+
+def test_read_only_places_are_named_before_any_work(tmp_path, capsys, monkeypatch):
+    locked = str(tmp_path / "locked")
+    os.makedirs(locked)
+    real_access = os.access
+    # As root every folder is writable: make "locked" read-only in os.access's eyes.
+    monkeypatch.setattr(os, "access", lambda p, m: p != locked and real_access(p, m))
+    for argv, option in (
+        (["--run-dir", os.path.join(locked, "run")], "--run-dir"),
+        (["--run-dir", str(tmp_path / "run"), "--save-preset", os.path.join(locked, "p")],
+         "--save-preset"),
+    ):  # fmt: skip
+        assert main(["train", *RUN, *argv]) == 2
+        err = capsys.readouterr().err
+        assert f"error: {option} " in err and f"{locked} is not writable" in err
+        assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists() and os.listdir(locked) == []
+
+
+def test_a_full_disk_is_one_line_and_the_run_resumes_once_there_is_room(tmp_path, capsys):
+    import errno
+
+    run = str(tmp_path / "run")
+    real_write = RunDirectory.write_metrics
+
+    def full_disk(self, result):
+        raise OSError(errno.ENOSPC, "No space left on device", self.metrics_path)
+
+    RunDirectory.write_metrics = full_disk
+    try:
+        assert main(["train", *RUN, "--epochs", "2", "--run-dir", run]) == 2
+    finally:
+        RunDirectory.write_metrics = real_write
+    err = capsys.readouterr().err
+    assert "no space left on the device writing" in err and "--resume" in err
+    assert len(err.strip().splitlines()) == 1
+    assert main(["train", "--resume", run]) == 0  # room again: it finishes
+    assert RunDirectory(run).read_metrics()["finished"]
