@@ -212,6 +212,10 @@ def test_a_cli_run_prints_no_tensorflow_logs_or_warnings(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     for noise in ("cpu_feature_guard", "absl", "Warning", "will be ignored"):
         assert noise not in result.stderr, result.stderr[-2000:]
+    stats = subprocess.run(
+        [sys.executable, "-c", code, "data", "stats"], capture_output=True, text=True, env=env
+    )
+    assert stats.returncode == 0 and "absl" not in stats.stderr, stats.stderr[-2000:]
 
 
 def test_csv_delimiter_option(tmp_path, capsys):
