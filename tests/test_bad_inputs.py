@@ -220,3 +220,48 @@ def test_a_damaged_model_a_missing_preset_folder_and_an_edited_preset_are_named(
         assert main(["predict", *argv, image]) == 2
         err = capsys.readouterr().err
         assert named in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.large
+def test_the_cli_refuses_each_bad_input_in_one_line_with_status_2(tmp_path):
+    """CLI cases of the second bad-input sweep, each in a real `keras-mlrnn` process (the
+    other cases call `main` in this process, above)."""
+    import subprocess
+    import sys
+
+    import keras_mlrnn as km
+    from tests.models.tiny import TINY
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("my own file")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("filename,labels\na.png,caf\xe9\n".encode("latin-1"))
+    model = km.BinaryRelevance(**TINY[km.BinaryRelevance])
+    model.build()
+    model.save(tmp_path / "whole.keras")
+    (tmp_path / "cut.keras").write_bytes((tmp_path / "whole.keras").read_bytes()[:4000])
+    image = str(tmp_path / "x.png")
+    from PIL import Image
+
+    Image.new("RGB", (32, 32)).save(image)
+    run = ["train", "--run-dir", str(tmp_path / "run")]
+    cases = [
+        ([*run, "--model", "order-free-rnn", "--model-arg", "use_attention=maybe"],
+         "use_attention"),
+        ([*run, "--model-arg", "asl={gamma_neg: 2}"], "{gamma_neg: 2}"),
+        ([*run, "--data-dir", str(tmp_path)], "--data-dir"),
+        ([*run, "--save-preset", str(tmp_path / "mine")], "notes.txt"),
+        ([*run, "--csv", str(latin)], "latin.csv is not UTF-8"),
+        (["predict", "--model", str(tmp_path / "cut.keras"), image], "cut.keras"),
+    ]  # fmt: skip
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    for argv, named in cases:
+        result = subprocess.run([sys.executable, "-m", "keras_mlrnn.cli", *argv],
+                                capture_output=True, text=True, env=env)  # fmt: skip
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2, (argv, result.stderr[-1500:])
+        assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0], argv
+    from keras_mlrnn.run_dir import RunDirectory
+
+    assert not RunDirectory(tmp_path / "run").has_trained()  # all refused before training
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "my own file"
