@@ -1,6 +1,7 @@
 """`runs.train(warmup_epochs=N)`: the papers' two training stages in one resumable run."""
 
 import csv
+import hashlib
 import json
 import os
 
@@ -19,6 +20,11 @@ SMALL = dict(
     learning_rate=1e-3,
 )
 MULTI_ORDER = dict(model="multi-order-rnn", model_args={"steps": 3, "lstm_units": 16})
+
+
+def _sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def _history(run_dir):
@@ -41,9 +47,16 @@ def test_warmup_trains_the_confidence_first_then_the_whole_model(tmp_path):
 
     # A run killed after its warm-up resumes in the second stage: pretend the
     # checkpoint is the end of epoch 1 and the evaluation never happened.
-    metadata_path = os.path.join(run_dir, "checkpoints", "training_metadata.json")
+    checkpoints = os.path.join(run_dir, "checkpoints")
+    metadata_path = os.path.join(checkpoints, "training_metadata.json")
     with open(metadata_path, "w") as f:
         json.dump({"epoch": 1, "batch": 0}, f)
+    sums = {  # as if the checkpoint had been written so (its sums are checked on resume)
+        "weights": _sha256(os.path.join(checkpoints, "latest.weights.h5")),
+        "metadata": _sha256(metadata_path),
+    }
+    with open(os.path.join(checkpoints, "checksums.json"), "w") as f:
+        json.dump(sums, f)
     os.remove(os.path.join(run_dir, "metrics.json"))
     result = train(run_dir, resume=True, verbose=0)
     history = _history(run_dir)
