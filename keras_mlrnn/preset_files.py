@@ -13,6 +13,7 @@ is_preset_dir("weights/scenes/binary-relevance")   # True in a checkout
 ```
 """
 
+import hashlib
 import os
 import shutil
 
@@ -82,6 +83,15 @@ def fetch_preset(handle, cache_dir=None):
         cache_subdir="keras_mlrnn_presets",
     )  # fmt: skip
     return _find_preset_dir(path if os.path.isdir(path) else os.path.dirname(path))
+
+
+def sha256_of(path):
+    """Hex sha256 of a file, read in chunks (presets' and checkpoints' sums)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def is_preset_dir(path):

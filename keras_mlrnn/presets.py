@@ -29,7 +29,6 @@ same = km.BinaryRelevance.from_preset("/tmp/my_preset")
 """
 
 import contextlib
-import hashlib
 import json
 import os
 import warnings
@@ -47,6 +46,7 @@ from keras_mlrnn.preset_files import (  # noqa: F401 (re-exported)
     fetch_preset,
     is_preset_dir,
     move_into_place,
+    sha256_of,
     staging_directory,
     weights_search_path,
 )
@@ -106,15 +106,6 @@ def _load_builtin(preset, cls, load_weights, overrides):
     model = cls(**{**config, **overrides})
     model.build()
     return model
-
-
-def sha256_of(path):
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _round_to_float16(weights_path):

@@ -1,6 +1,5 @@
 """The callbacks of a training run: NaN guard, checkpoints, history, best model, early stop."""
 
-import hashlib
 import json
 import os
 import shutil
@@ -8,6 +7,8 @@ import sys
 
 import keras
 import numpy as np
+
+from keras_mlrnn.preset_files import sha256_of
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -75,7 +76,7 @@ class CheckedBackupAndRestore(keras.callbacks.BackupAndRestore):
         try:
             with open(sums) as f:
                 expected = json.load(f)
-            return expected == {"weights": _sha256(weights), "metadata": _sha256(metadata)}
+            return expected == {"weights": sha256_of(weights), "metadata": sha256_of(metadata)}
         except (OSError, ValueError):
             return False
 
@@ -100,19 +101,11 @@ class CheckedBackupAndRestore(keras.callbacks.BackupAndRestore):
         if os.path.isfile(self._sums_path):
             shutil.copyfile(self._sums_path, self._sums_path + ".bkp")
         super()._save_model()
-        sums = {"weights": _sha256(self._weights_path),
-                "metadata": _sha256(self._training_metadata_path)}  # fmt: skip
+        sums = {"weights": sha256_of(self._weights_path),
+                "metadata": sha256_of(self._training_metadata_path)}  # fmt: skip
         with open(self._sums_path + ".partial", "w") as f:
             json.dump(sums, f)
         os.replace(self._sums_path + ".partial", self._sums_path)
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def run_callbacks(run, config):

@@ -203,3 +203,33 @@ def check_stages_train_different_parts(model, images, targets, head, lstm):
     model.train_on_batch(images, targets)
     np.testing.assert_array_equal(value(head), head_before)
     assert not np.array_equal(value(lstm), lstm_before)
+
+
+def train_and_kill_mid_epoch_two(argv, checkpoints, ready=lambda: True, seconds=300):
+    """Runs `keras-mlrnn train ARGV` in a subprocess and SIGKILLs it once its checkpoint in
+    `checkpoints` says epoch 2 is under way (a mid-epoch save) and `ready()` holds."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "keras_mlrnn.cli", "train", *argv]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    metadata = os.path.join(checkpoints, "training_metadata.json")
+    deadline = time.time() + seconds
+    try:
+        while time.time() < deadline and process.poll() is None:
+            if os.path.isfile(metadata) and ready():
+                with open(metadata) as f:
+                    text = f.read()  # may be caught half-written
+                if text.endswith("}") and json.loads(text).get("epoch") == 1:
+                    break
+            time.sleep(0.2)
+        assert process.poll() is None, "training finished before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()

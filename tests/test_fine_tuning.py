@@ -1,12 +1,7 @@
 """Two-stage runs (`fine_tune_epochs`): the head on a frozen backbone, then the whole model."""
 
 import csv
-import json
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import keras
 import numpy as np
@@ -17,6 +12,7 @@ from keras_mlrnn.cli import main
 from keras_mlrnn.fine_tuning import head_options, second_stage_config, whole_model
 from keras_mlrnn.run_dir import DEFAULTS, RunDirectory
 from keras_mlrnn.runs import train
+from tests.helpers import train_and_kill_mid_epoch_two
 from tests.models.tiny import TINY
 
 
@@ -135,26 +131,9 @@ RUN += ["--fine-tune-epochs", "3", "--fine-tune-patience", "3", "--fine-tune-ima
 @pytest.mark.large
 def test_killed_in_stage_two_then_resumed_loses_nothing(tmp_path):
     run = RunDirectory(tmp_path / "run")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "keras_mlrnn.cli", "train", *RUN, "--run-dir", run.path]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
-    metadata = os.path.join(run.checkpoints, "training_metadata.json")
-    deadline = time.time() + 300
-    try:  # wait until stage 2's epoch 2 is under way and has checkpointed mid-epoch
-        while time.time() < deadline and process.poll() is None:
-            if os.path.isfile(metadata) and os.path.isfile(run.history_path):
-                with open(metadata) as f:
-                    text = f.read()  # may be caught half-written
-                if text.endswith("}") and json.loads(text).get("epoch") == 1:
-                    break
-            time.sleep(0.2)
-        assert process.poll() is None, "training finished before it could be killed"
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-    finally:
-        if process.poll() is None:
-            process.kill()
+    # Killed once stage 2's epoch 2 is under way and has checkpointed mid-epoch.
+    ready = lambda: os.path.isfile(run.history_path)  # noqa: E731
+    train_and_kill_mid_epoch_two([*RUN, "--run-dir", run.path], run.checkpoints, ready=ready)
     assert not os.path.isfile(run.metrics_path)
     head_history = open(run.head.history_path).read()
     head_model = os.path.getmtime(run.head.model_path)

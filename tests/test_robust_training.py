@@ -3,10 +3,6 @@
 import csv
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import keras
 import numpy as np
@@ -17,6 +13,7 @@ import keras_mlrnn as km
 from keras_mlrnn.cli import main
 from keras_mlrnn.data.pipeline import tf_files_dataset
 from keras_mlrnn.runs import NonFiniteLossError, StopOnNonFiniteLoss, train
+from tests.helpers import train_and_kill_mid_epoch_two
 from tests.models.tiny import TINY as TINY_MODELS
 
 TINY = TINY_MODELS[km.BinaryRelevance]
@@ -74,26 +71,13 @@ RUN += ["--epochs", "3", "--batch-size", "32", "--checkpoint-steps", "8"]
 def test_killed_mid_epoch_then_resumed_matches_an_uninterrupted_run(tmp_path):
     reference, killed = str(tmp_path / "reference"), str(tmp_path / "killed")
     assert main(["train", *RUN, "--run-dir", reference]) == 0
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "keras_mlrnn.cli", "train", *RUN, "--run-dir", killed]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
-    metadata = os.path.join(killed, "checkpoints", "training_metadata.json")
-    deadline = time.time() + 300
-    try:  # wait until epoch 2 is under way and has checkpointed mid-epoch
-        while time.time() < deadline and process.poll() is None:
-            if os.path.isfile(metadata) and len(_history(killed)) >= 1:
-                with open(metadata) as f:
-                    text = f.read()  # may be caught half-written
-                if text.endswith("}") and json.loads(text).get("epoch") == 1:
-                    break
-            time.sleep(0.2)
-        assert process.poll() is None, "training finished before it could be killed"
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-    finally:
-        if process.poll() is None:
-            process.kill()
+    train_and_kill_mid_epoch_two(
+        [*RUN, "--run-dir", killed],
+        os.path.join(killed, "checkpoints"),
+        ready=lambda: (
+            os.path.isfile(os.path.join(killed, "history.csv")) and len(_history(killed)) >= 1
+        ),
+    )
     assert len(_history(killed)) < 3 and not os.path.isfile(os.path.join(killed, "metrics.json"))
     assert main(["train", "--resume", killed]) == 0
     resumed, uninterrupted = _history(killed), _history(reference)
