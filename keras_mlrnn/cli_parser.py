@@ -210,8 +210,10 @@ def _add_data_and_run_options(parser):
         action="append",
         default=None,
         metavar="KEY=VALUE",
-        help="extra constructor argument, VALUE parsed as JSON (e.g. use_attention=false); "
-        "in compare, for every model (a spec's own arguments win)",
+        help="extra constructor argument, VALUE read as JSON or a Python literal (false or "
+        "False, null or None, numbers, lists, dicts; else a string) and checked against the "
+        "argument's kind (e.g. use_attention=false); in compare, for every model (a spec's "
+        "own arguments win)",
     )
 
 
