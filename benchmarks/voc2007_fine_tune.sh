@@ -29,7 +29,7 @@ while read -r method size lr seed; do
            grep -q '"finished": true' "$h/metrics.json" 2>/dev/null && echo "$h"; done | head -1 || true)
   if [ -n "$head" ]; then
     python "$(dirname "$0")/reuse_head.py" "$(dirname "$head")" "$run" \
-      fine_tune_image_size="$size" fine_tune_learning_rate="$lr"
+      fine_tune_image_size="$size" fine_tune_learning_rate="$lr" fine_tune_epochs="$FT_EPOCHS"
     keras-mlrnn train --resume "$run" </dev/null
   else
     keras-mlrnn train --model "$method" "${DATA[@]}" "${COMMON[@]}" --epochs 25 \
