@@ -1,5 +1,6 @@
 """The callbacks of a training run: NaN guard, checkpoints, history, best model, early stop."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -98,14 +99,29 @@ class CheckedBackupAndRestore(keras.callbacks.BackupAndRestore):
         super().on_train_begin(logs)
 
     def _save_model(self):
-        if os.path.isfile(self._sums_path):
-            shutil.copyfile(self._sums_path, self._sums_path + ".bkp")
-        super()._save_model()
+        # Keras' save, in an order a kill cannot break: the previous checkpoint is
+        # copied aside, the weights are written, then the sums, then the metadata
+        # (each of the last two written beside and renamed). The metadata is what
+        # says "this checkpoint exists", so when it shows a new epoch its sums
+        # are already there; a kill before it leaves sums that do not match, and
+        # the previous checkpoint is used.
+        os.makedirs(self.backup_dir, exist_ok=True)
+        for latest, previous in zip(self._pair(False), self._pair(True)):
+            if os.path.isfile(latest):
+                shutil.copyfile(latest, previous)
+        self.model.save_weights(filepath=self._weights_path, overwrite=True)
+        text = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
         sums = {"weights": sha256_of(self._weights_path),
-                "metadata": sha256_of(self._training_metadata_path)}  # fmt: skip
-        with open(self._sums_path + ".partial", "w") as f:
-            json.dump(sums, f)
-        os.replace(self._sums_path + ".partial", self._sums_path)
+                "metadata": hashlib.sha256(text.encode()).hexdigest()}  # fmt: skip
+        _replace_text(self._sums_path, json.dumps(sums))
+        _replace_text(self._training_metadata_path, text)
+
+
+def _replace_text(path, text):
+    """Writes `text` to `path` beside it, then renames: never half-written."""
+    with open(path + ".partial", "w") as f:
+        f.write(text)
+    os.replace(path + ".partial", path)
 
 
 def run_callbacks(run, config):
