@@ -157,3 +157,36 @@ def test_a_full_disk_is_one_line_and_the_run_resumes_once_there_is_room(tmp_path
     assert len(err.strip().splitlines()) == 1
     assert main(["train", "--resume", run]) == 0  # room again: it finishes
     assert RunDirectory(run).read_metrics()["finished"]
+
+
+@pytest.mark.large
+def test_a_preset_save_killed_at_any_moment_leaves_a_whole_preset(tmp_path):
+    """A process re-saving a preset over and over is SIGKILLed three times, at other moments:
+    each time the folder loads whole, or (killed between the two renames) the previous
+    preset is whole at `<folder>.replaced`, as load_preset then says."""
+    preset = str(tmp_path / "preset")
+    save_to_preset(km.BinaryRelevance(**TINY[km.BinaryRelevance]), preset)
+    script = (
+        "import sys, keras_mlrnn as km\n"
+        "from keras_mlrnn.presets import save_to_preset\n"
+        "from tests.models.tiny import TINY\n"
+        "model = km.BinaryRelevance(**TINY[km.BinaryRelevance])\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        f"    save_to_preset(model, {preset!r}, overwrite=True)\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    for delay in (0.3, 0.7, 1.1):
+        process = subprocess.Popen([sys.executable, "-c", script], env=env,
+                                   stdout=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            assert process.stdout.readline().strip() == "ready"
+            time.sleep(delay)
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+        finally:
+            if process.poll() is None:
+                process.kill()
+        if not os.path.isdir(preset):  # killed between the renames: the old one stands aside
+            os.rename(preset + ".replaced", preset)
+        assert load_preset(preset).count_params() > 0
