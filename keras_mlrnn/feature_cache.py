@@ -51,6 +51,8 @@ import sys
 import keras
 import numpy as np
 
+from keras_mlrnn.run_dir import write_json
+
 VIEWS = ("image", "mirror")
 #: How many RandAugment views a cache holds per image for `augment="randaugment"`.
 RANDAUGMENT_VIEWS = 4
@@ -195,10 +197,7 @@ class FeatureCache:
     def _record(self, file_name, entry):
         manifest = self._manifest()
         manifest[file_name] = entry
-        path = os.path.join(self.directory, MANIFEST)
-        with open(path + ".partial", "w") as f:
-            json.dump(manifest, f, indent=2)
-        os.replace(path + ".partial", path)
+        write_json(os.path.join(self.directory, MANIFEST), manifest)
 
     # ---------------------------------------------------------------- views
     def view(self, split, name, view="image"):

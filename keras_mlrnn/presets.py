@@ -50,6 +50,7 @@ from keras_mlrnn.preset_files import (  # noqa: F401 (re-exported)
     staging_directory,
     weights_search_path,
 )
+from keras_mlrnn.run_dir import write_json
 
 
 def _cli_name(cls):
@@ -227,9 +228,7 @@ def update_metadata(preset_dir, **entries):
     path = os.path.join(preset_dir, METADATA_FILE)
     meta = _read_json(path)
     meta.update(entries)
-    with open(path + ".partial", "w") as f:
-        json.dump(meta, f, indent=2)
-    os.replace(path + ".partial", path)
+    write_json(path, meta)
 
 
 def _read_json(path):

@@ -95,11 +95,16 @@ class RunDirectoryInUse(FileExistsError):
     """Another process is training into this run directory; the message names it."""
 
 
-def _write_json(path, value):
-    """Writes `value` to `path` through a `.partial` file, so a kill leaves the old one whole."""
+def replace_text(path, text):
+    """Writes `text` to `path` through a `.partial` file, so a kill leaves the old one whole."""
     with open(path + ".partial", "w") as f:
-        json.dump(value, f, indent=2)
+        f.write(text)
     os.replace(path + ".partial", path)
+
+
+def write_json(path, value):
+    """`value` as indented JSON at `path`, replaced whole (`replace_text`)."""
+    replace_text(path, json.dumps(value, indent=2))
 
 
 class RunDirectory:
@@ -165,7 +170,7 @@ class RunDirectory:
 
     def write_config(self, config):
         """Saves the run's options (`run_config.json`)."""
-        _write_json(self.config_path, config)
+        write_json(self.config_path, config)
 
     # ----------------------------------------------------------- results
     def read_metrics(self):
@@ -174,7 +179,7 @@ class RunDirectory:
 
     def write_metrics(self, result):
         """Saves the test reports (`metrics.json`)."""
-        _write_json(self.metrics_path, result)
+        write_json(self.metrics_path, result)
 
     def is_finished(self):
         """Whether the run wrote its final `metrics.json`."""
@@ -246,7 +251,7 @@ class RunDirectory:
     def write_owner(self):
         """Records this process as the run's owner (read when another is refused)."""
         since = time.strftime("%Y-%m-%d %H:%M:%S")
-        _write_json(
+        write_json(
             os.path.join(self.path, OWNER),
             {"pid": os.getpid(), "host": socket.gethostname(), "since": since},
         )

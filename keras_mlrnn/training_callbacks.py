@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from keras_mlrnn.preset_files import sha256_of
+from keras_mlrnn.run_dir import replace_text
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -113,15 +114,8 @@ class CheckedBackupAndRestore(keras.callbacks.BackupAndRestore):
         text = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
         sums = {"weights": sha256_of(self._weights_path),
                 "metadata": hashlib.sha256(text.encode()).hexdigest()}  # fmt: skip
-        _replace_text(self._sums_path, json.dumps(sums))
-        _replace_text(self._training_metadata_path, text)
-
-
-def _replace_text(path, text):
-    """Writes `text` to `path` beside it, then renames: never half-written."""
-    with open(path + ".partial", "w") as f:
-        f.write(text)
-    os.replace(path + ".partial", path)
+        replace_text(self._sums_path, json.dumps(sums))
+        replace_text(self._training_metadata_path, text)
 
 
 def run_callbacks(run, config):
