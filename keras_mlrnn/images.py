@@ -99,7 +99,8 @@ def header_problem(path):
     checksums (`verify`, no decompression) and that a JPEG ends with its
     end-of-image marker (a cut-off download does not). It does not decode
     the pixels: a file can pass and still fail to decode (`read_image`
-    finds those).
+    finds those). A format the training pipeline cannot decode (a TIFF) is
+    a problem too (`pipeline_format_problem`).
     """
     from PIL import Image
 
@@ -111,6 +112,8 @@ def header_problem(path):
         return "the file does not exist"
     except Exception as e:  # Pillow raises many types for bad files
         return f"not a readable image ({type(e).__name__}: {e})"
+    if kind not in PIPELINE_FORMATS:
+        return _format_problem(kind)
     if width < 1 or height < 1:
         return f"{kind} of size {width}x{height}"
     if kind == "JPEG":
@@ -138,8 +141,10 @@ def pipeline_format_problem(path):
             kind = image.format
     except Exception:  # unreadable: header_problem / read_image name it
         return None
-    if kind in PIPELINE_FORMATS:
-        return None
+    return None if kind in PIPELINE_FORMATS else _format_problem(kind)
+
+
+def _format_problem(kind):
     return (
         f"a {kind} file, which the training pipeline (tf.data) cannot decode: convert it to "
         "PNG or JPEG"

@@ -63,10 +63,10 @@ class LabeledFiles:
         """
         from keras_mlrnn.images import header_problem, pipeline_format_problem
 
-        bad = self._first_problems(pipeline_format_problem, limit)  # a TIFF would die mid-fit
-        if not bad and len(self.paths) <= decode_up_to:
-            bad = self.find_unreadable(limit)
-        elif not bad:
+        if len(self.paths) <= decode_up_to:  # Pillow decodes a TIFF that tf.data cannot
+            bad = self._first_problems(pipeline_format_problem, limit)
+            bad = bad or self.find_unreadable(limit)
+        else:  # one header read a file, the format among its checks
             bad = self._first_problems(header_problem, limit)
         if bad:
             listed = "; ".join(f"{path}: {reason}" for path, reason in bad)
