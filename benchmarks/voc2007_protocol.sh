@@ -4,7 +4,8 @@
 # clipnorm 1); BUDGET, the search's epochs (at most 25, stopped after 5 without a better
 # val mAP).
 FEATURES=${FEATURES:-runs/voc/features}
-DATA=(--dataset voc2007 --data-dir ../shared/data/voc2007)
+DATASET=voc2007
+DATA=(--dataset "$DATASET" --data-dir ../shared/data/voc2007)
 BACKBONE=weights/backbones/mobilenet_v2_1.0_224_imagenet_notop.weights.h5
 COMMON=(--backbone mobilenet_v2 --backbone-weights "$BACKBONE" --image-size 224
         --cache-features "$FEATURES" --model-arg backbone_trainable=false

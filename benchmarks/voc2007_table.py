@@ -1,9 +1,10 @@
-"""The VOC 2007 table: the learning-rate search on val, then every method over seeds on test.
+"""The frozen-backbone table: the learning-rate search on val, then every method over seeds.
 
 Reads the runs of `benchmarks/voc2007.sh` (`ROOT/lr<LR>/<method>/seed<k>/`),
 picks each method's learning rate by its best validation mAP at seed 0 (the
 same three-point grid and epoch budget for every method), and scores each
-chosen run's best model on the 1,000-image test split from the cached
+chosen run's best model on the test split (`--dataset`: voc2007, 1,000
+photos, by default; coco, the 176 of coco_small) from the cached
 backbone features: mAP (scikit-learn AP, "difficult" masked) and VOC 11-point
 mAP, CF1 / OF1 at top-3 and under the method's own decision
 (`predict_sets`), F1_I; mean +- std over seeds; per-class AP. Adds the
@@ -34,6 +35,13 @@ def _best_val(run_dir):
     return float(rows["val_mAP"][best]), best + 1, len(rows)
 
 
+def _ap_cell(ap):
+    """A per-class AP in percent, or "-" for a class without a positive test photo."""
+    import numpy as np
+
+    return "-" if np.isnan(ap) else f"{100 * ap:.1f}"
+
+
 def _mean_std(values):
     import numpy as np
 
@@ -46,7 +54,8 @@ def main():
     parser.add_argument("--root", default="runs/voc")
     parser.add_argument("--features", default=None, help="the cache folder (ROOT/features)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--data-dir", default=os.path.join(SHARED, "data", "voc2007"))
+    parser.add_argument("--dataset", default="voc2007", help="voc2007, or coco (coco_small)")
+    parser.add_argument("--data-dir", default=None, help="default: ../shared/data/<its folder>")
     parser.add_argument(
         "--choices", action="store_true", help="print only 'method lr best_epoch' per method"
     )
@@ -59,7 +68,10 @@ def main():
     from keras_mlrnn.feature_cache import FeatureCache
     from keras_mlrnn.metrics import average_precision, multilabel_report
 
-    splits = load_splits("voc2007", data_dir=args.data_dir)
+    folder = {"voc2007": "voc2007", "coco": "coco_small"}[args.dataset]
+    splits = load_splits(
+        args.dataset, data_dir=args.data_dir or os.path.join(SHARED, "data", folder)
+    )
     test, train = splits["test"], splits["train"]
     features = args.features or os.path.join(args.root, "features")
     lr_dirs = sorted(
@@ -115,7 +127,7 @@ def main():
             data = cache.batches(test, "test", 64)
             scores = model.predict(data, verbose=0)
             sets = model.predict_sets(data)
-            mask = test.mask
+            mask = np.ones_like(test.labels) if test.mask is None else test.mask  # VOC's
             top3 = multilabel_report(test.labels, scores, top_k=3, threshold=0.0, mask=mask)
             own = multilabel_report(test.labels, scores, sets=sets, mask=mask)
             voc11 = multilabel_report(test.labels, scores, mask=mask, ap="voc11")["mAP"]
@@ -138,9 +150,7 @@ def main():
         rows.append((method, os.path.basename(lr_dir)[2:], results))
 
     keys = ("mAP", "voc11", "CF1@3", "OF1@3", "CF1", "OF1", "F1_I")
-    print(
-        "\n## Test split (1,000 photos of the official VOC 2007 val list), mean +- std over seeds\n"
-    )
+    print(f"\n## Test split ({len(test.labels)} photos), mean +- std over seeds\n")
     print("| method | lr | seeds | mAP | mAP (VOC 11-pt) | CF1 top-3 | OF1 top-3 | CF1 own | "
           "OF1 own | F1_I own | train s | parameters |")  # fmt: skip
     print("|---" * 12 + "|")
@@ -162,7 +172,7 @@ def main():
     constant = np.broadcast_to(train.labels.mean(0), test.labels.shape)
     print(
         f"\nLinear probe (scikit-learn LogisticRegression C=0.1 per class on the average-pooled "
-        f"features of the 2,500 train photos, image view only): mAP "
+        f"features of the {len(train.labels):,} train photos, image view only): mAP "
         f"{100 * probe_report['mAP']:.2f}, VOC 11-pt "
         f"{100 * multilabel_report(test.labels, probe, mask=test.mask, ap='voc11')['mAP']:.2f}. "
         f"Label-frequency (constant) predictor mAP: "
@@ -174,7 +184,8 @@ def main():
     print("| class | " + " | ".join(per_class) + " |")
     print("|---" * (len(per_class) + 1) + "|")
     for c, name in enumerate(names):
-        print(f"| {name} | " + " | ".join(f"{100 * per_class[m][c]:.1f}" for m in per_class) + " |")
+        cells = [_ap_cell(per_class[m][c]) for m in per_class]
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@
 `--data-dir` holds `annotations/instances_{train,val}2014.json` and the image
 folders `train2014/`, `val2014/` (the papers' protocol: train on train2014,
 test on val2014). The model starts from the paper's COCO configuration
-(`from_preset("coco", load_weights=False)`), with any flag given overriding it.
+(`from_preset("coco_paper", load_weights=False)`), with any flag given overriding it.
 """
 
 import argparse
@@ -41,7 +41,7 @@ if args.backbone:
     overrides["backbone"] = args.backbone
 if args.image_size:
     overrides["image_size"] = args.image_size
-model = MODELS[args.model].from_preset("coco", load_weights=False, **overrides)
+model = MODELS[args.model].from_preset("coco_paper", load_weights=False, **overrides)
 size = model.image_size
 
 # 2. The data: train / val / test splits of image files, decoded by tf.data.

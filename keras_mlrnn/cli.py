@@ -13,7 +13,6 @@ Examples:
     keras-mlrnn data stats --dataset voc2007 --data-dir /data/VOCdevkit
 """
 
-import errno
 import json
 import os
 import sys
@@ -25,6 +24,7 @@ import zipfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ logs quiet
 
 from keras_mlrnn import cli_parser  # noqa: E402
+from keras_mlrnn.cli_messages import one_line_warnings, os_error_line  # noqa: E402
 from keras_mlrnn.cli_parser import optional_path  # noqa: E402, F401 (re-exported)
 
 
@@ -317,26 +317,14 @@ def main(argv=None):
     if args.uses_keras and keras_backend_name() == "tensorflow":
         import_tensorflow_quietly()  # before Keras imports it, printing start-up notices
     try:
-        return args.func(args)
+        with one_line_warnings():
+            return args.func(args)
     except (FileExistsError, FileNotFoundError, ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:  # a read-only folder, a full disk: one line naming the path
-        print(f"error: {_os_error_line(e)}", file=sys.stderr)
+        print(f"error: {os_error_line(e)}", file=sys.stderr)
         return 2
-
-
-def _os_error_line(error):
-    """One line for an operating-system error: what failed, where, and what to do."""
-    if error.errno == errno.ENOSPC:
-        where = f" writing {error.filename}" if error.filename else ""
-        return (
-            f"no space left on the device{where}. Free some space, then continue with "
-            "--resume (the last whole checkpoint is kept)."
-        )
-    if error.filename is None:
-        return str(error).splitlines()[0] if str(error) else type(error).__name__
-    return f"{error.strerror or error}: {error.filename}"
 
 
 if __name__ == "__main__":

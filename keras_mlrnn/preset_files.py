@@ -25,20 +25,41 @@ HEAD_WEIGHTS_FILE = "head.weights.h5"
 METADATA_FILE = "metadata.json"
 
 
+#: The entry-point group of the installed preset families (`keras-mlrnn-voc2007`, ...).
+WEIGHTS_ENTRY_POINTS = "keras_mlrnn.weights"
+
+
 def weights_search_path():
     """Where trained weights of built-in presets are looked for, in order.
 
-    `$KERAS_MLRNN_HOME/presets`, then `weights/` inside the installed package
-    (package data), then `weights/` at the top of a source checkout. A
-    preset lives in `<root>/<preset>/<model-cli-name>/` (e.g.
-    `weights/scenes/order-free-rnn/`).
+    `$KERAS_MLRNN_HOME/presets`, then the folders of the installed preset
+    families (the packages registered under `WEIGHTS_ENTRY_POINTS`, e.g.
+    `keras_mlrnn_voc2007` of `pip install "keras-mlrnn[voc2007]"`), then
+    `weights/` inside the installed package (package data: `scenes`), then
+    `weights/` at the top of a source checkout. A preset lives in
+    `<root>/<preset>/<model-cli-name>/` (e.g. `weights/scenes/order-free-rnn/`).
     """
     here = os.path.dirname(os.path.abspath(__file__))
     roots = []
     if os.environ.get("KERAS_MLRNN_HOME"):
         roots.append(os.path.join(os.environ["KERAS_MLRNN_HOME"], "presets"))
+    roots += _family_folders()
     roots += [os.path.join(here, "weights"), os.path.join(os.path.dirname(here), "weights")]
     return roots
+
+
+def _family_folders():
+    """The folders of the packages registered under `WEIGHTS_ENTRY_POINTS` (not imported)."""
+    import importlib.metadata
+    import importlib.util
+
+    folders = []
+    for entry in sorted(importlib.metadata.entry_points(group=WEIGHTS_ENTRY_POINTS),
+                        key=lambda e: e.name):  # fmt: skip
+        spec = importlib.util.find_spec(entry.value)
+        if spec is not None and spec.submodule_search_locations:
+            folders.append(list(spec.submodule_search_locations)[0])
+    return folders
 
 
 REMOTE_PREFIXES = ("http://", "https://", "file://", "hf://")

@@ -13,7 +13,7 @@ presets share one ImageNet MobileNetV2 this way. `weights_dtype="float16"`
 stores floating weights rounded to half precision (half the file).
 
 Finding a preset (file names, search path, remote handles) is in
-`keras_mlrnn.preset_files`. This module stays near 400 lines because
+`keras_mlrnn.preset_files`, and the names it takes in `keras_mlrnn.preset_names`. This module stays near 400 lines because
 saving and loading share one file format and its checks (sha256, the
 shared backbone, float16 rounding): split apart, each half would have to
 restate the other's. For the same reason `save_to_preset` and `load_preset`
@@ -50,56 +50,53 @@ from keras_mlrnn.preset_files import (  # noqa: F401 (re-exported)
     staging_directory,
     weights_search_path,
 )
+from keras_mlrnn.preset_names import (  # noqa: F401 (trained_presets re-exported)
+    announce,
+    cli_name,
+    preset_names,
+    trained_folder,
+    trained_presets,
+)
 from keras_mlrnn.run_dir import write_json
 
 
-def _cli_name(cls):
-    """The CLI name of a model class ("order-free-rnn"), its folder under a preset root."""
-    from keras_mlrnn.catalog import METHODS
-
-    return next((name for name, c in METHODS.items() if c == cls.__name__), cls.__name__)
-
-
-def trained_presets(cls=None):
-    """Names of the trained presets found on `weights_search_path()` (of `cls`, if given)."""
-    names = set()
-    for root in weights_search_path():
-        if not os.path.isdir(root):
-            continue
-        for preset in os.listdir(root):
-            folder = os.path.join(root, preset)
-            if not os.path.isdir(folder):
-                continue
-            methods = [_cli_name(cls)] if cls is not None else os.listdir(folder)
-            if any(os.path.isfile(os.path.join(folder, m, CONFIG_FILE)) for m in methods):
-                names.add(preset)
-    return sorted(names)
-
-
 def _load_builtin(preset, cls, load_weights, overrides):
-    from keras_mlrnn.data.class_lists import DATASET_CLASSES
-    from keras_mlrnn.preset_configs import builtin_config
+    from keras_mlrnn.preset_configs import (
+        PAPER_SUFFIX,
+        TRAINED_PRESETS,
+        builtin_config,
+        paper_preset_names,
+    )
 
-    name = _cli_name(cls)
-    candidates = [os.path.join(root, preset, name) for root in weights_search_path()]
-    found = next((c for c in candidates if os.path.isfile(os.path.join(c, CONFIG_FILE))), None)
+    name = cli_name(cls)
+    paper = preset in paper_preset_names()
+    found, candidates = (None, []) if paper else trained_folder(preset, name)
     if found is not None:  # trained weights, shipped or in $KERAS_MLRNN_HOME
         return load_preset(found, cls=cls, load_weights=load_weights, **overrides)
+    if not paper and preset in TRAINED_PRESETS:  # a data set's name: the zoo's model for it
+        found, tried = trained_folder(TRAINED_PRESETS[preset], name)
+        candidates += tried
+        if found is not None:
+            model = load_preset(found, cls=cls, load_weights=load_weights, **overrides)
+            announce(preset, cls.__name__, found)
+            return model
     config = builtin_config(cls, preset)
     if config is None:
         raise ValueError(
-            f"Unknown preset {preset!r}: not a directory, and not a built-in preset name "
-            f"(paper configurations: {sorted(DATASET_CLASSES)}; trained presets of "
-            f"{cls.__name__}: {trained_presets(cls)})."
+            f"Unknown preset {preset!r}: not a directory, and not a preset name of "
+            f"{cls.__name__}: {', '.join(preset_names(cls))}."
         )
     if load_weights:
-        data = "" if preset == "scenes" else f" --dataset {preset} --data-dir DATA_DIR"
+        dataset = preset.removesuffix(PAPER_SUFFIX)
+        data = "" if dataset == "scenes" else f" --dataset {dataset} --data-dir DATA_DIR"
         trained = trained_presets(cls)
+        looked = f" Looked in: {', '.join(candidates)}." if candidates else ""
+        if paper:
+            looked = f" Train them, then load them as {dataset!r}."
         raise FileNotFoundError(
-            f"No trained weights for preset {preset!r} of {cls.__name__}. Looked in: "
-            + ", ".join(candidates)
-            + f". Train them with: keras-mlrnn train --model {name}{data} "
-            f"--save-preset $KERAS_MLRNN_HOME/presets/{preset}/{name} (with KERAS_MLRNN_HOME "
+            f"No trained weights for preset {preset!r} of {cls.__name__} (a configuration "
+            f"only).{looked} Train them with: keras-mlrnn train --model {name}{data} "
+            f"--save-preset $KERAS_MLRNN_HOME/presets/{dataset}/{name} (with KERAS_MLRNN_HOME "
             "set to a folder of yours, e.g. ~/.keras_mlrnn), or pass load_weights=False for "
             "the configured, untrained model. Presets of "
             f"{cls.__name__} with trained weights: {', '.join(trained) or 'none'}."
@@ -245,9 +242,11 @@ def load_preset(preset, cls=None, load_weights=True, **overrides):
     Args:
         preset: str. A preset directory, a trained preset's name (e.g.
             "voc2007_mobilenet_v2" or "scenes", found on
-            `weights_search_path()`), a paper configuration's name ("coco",
-            "voc2007", "nuswide": weights from `weights_search_path()` where
-            they were trained), or a URL / hub
+            `weights_search_path()`), a data set's name ("coco", "voc2007":
+            the zoo's trained model for it where installed, announced in one
+            line; else its paper configuration), a paper configuration's
+            name ("coco_paper", "voc2007_paper", "nuswide_paper": never
+            trained weights, so with `load_weights=False`), or a URL / hub
             handle (`https://...tar.gz`, `hf://owner/repo`; see `fetch_preset`).
         cls: the class asked for (e.g. `km.BinaryRelevance`) or None for
             whatever class the preset holds.
@@ -358,12 +357,23 @@ def _load_preset_weights(model, preset, spec):
         with _readable(path):
             model.load_weights(path)
         return
-    backbone = _checked(os.path.normpath(os.path.join(preset, shared)), meta.get("backbone_sha256"))
+    backbone = _checked(_shared_backbone_file(preset, shared), meta.get("backbone_sha256"))
     with _readable(backbone):
         load_backbone_weights(model.backbone, backbone)
     head = _checked(os.path.join(preset, HEAD_WEIGHTS_FILE), meta.get("weights_sha256"))
     with _readable(head):
         load_head_weights(model, head)
+
+
+def _shared_backbone_file(preset, shared):
+    """Where a preset's shared backbone is: its relative path, or else (a preset family
+    installed apart from the main wheel) the file of that name in `backbones/` of a
+    `weights_search_path()` root. Its sha256 is checked either way."""
+    beside = os.path.normpath(os.path.join(preset, shared))
+    candidates = [beside] + [
+        os.path.join(root, "backbones", os.path.basename(shared)) for root in weights_search_path()
+    ]
+    return next((c for c in candidates if os.path.isfile(c)), beside)
 
 
 @contextlib.contextmanager
@@ -389,13 +399,14 @@ def preset_table(root, preset="scenes"):
     """Markdown table of the trained presets under `root/<preset>/`, from their metadata.
 
     One row per method: test mAP, CF1 / OF1 of the method's own decision
-    (`predict_sets`) and at threshold 0.5, the weights' size, and the command
-    that trained them. `weights/README.md` holds this table.
+    (`predict_sets`) and at threshold 0.5, the input side in pixels, the
+    weights' size, and the command that trained them. `weights/README.md`
+    holds this table.
     """
     folder = os.path.join(root, preset)
     rows = [
-        "| method | mAP | CF1 | OF1 | CF1 @0.5 | OF1 @0.5 | weights MB | command |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | mAP | CF1 | OF1 | CF1 @0.5 | OF1 @0.5 | px | weights MB | command |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name in sorted(os.listdir(folder)):
         meta_path = os.path.join(folder, name, METADATA_FILE)
@@ -407,5 +418,6 @@ def preset_table(root, preset="scenes"):
         size = sum(os.path.getsize(f) for f in files if os.path.isfile(f)) / 2**20
         values = [own["mAP"], own["CF1"], own["OF1"], fixed["CF1"], fixed["OF1"]]
         cells = " | ".join(f"{100 * v:.2f}" for v in values)
-        rows.append(f"| {name} | {cells} | {size:.1f} | `{meta['command']}` |")
+        side = _read_json(os.path.join(folder, name, CONFIG_FILE))["config"]["image_size"]
+        rows.append(f"| {name} | {cells} | {side} | {size:.1f} | `{meta['command']}` |")
     return "\n".join(rows)

@@ -185,7 +185,7 @@ def _save_preset(model, config, result, test_split, test_inputs, overwrite):
     from keras_mlrnn import presets
 
     directory = config["save_preset"]
-    metadata = {k: result[k] for k in ("dataset", "split", "num_test_images")}
+    metadata = {k: result[k] for k in ("dataset", "split", "num_train_images", "num_test_images")}
     metadata["command"] = config["command"]
     model.save_to_preset(
         directory,
@@ -472,6 +472,7 @@ def _report(run, config, best, tuning, splits, fit_split, inputs, seconds, head=
         "model": config["model"],
         "dataset": config["dataset"],
         "split": "test",
+        "num_train_images": int(len(fit_split.labels)),
         "num_test_images": int(len(test_split.labels)),
         "train_seconds": round(seconds["train"], 1),
         "feature_cache_seconds": seconds["cache"],

@@ -71,6 +71,39 @@ def test_coco_bad_annotations_are_named(tmp_path):
         load_coco(str(tmp_path), "val2014")
 
 
+def test_coco_splits_read_the_release_the_folder_holds(tmp_path):
+    from keras_mlrnn.data.splits import load_splits
+
+    images = [{"id": i, "file_name": f"{i}.jpg"} for i in range(1, 22)]
+    annotations = [{"id": i, "image_id": i, "category_id": 1 + i % 2, "iscrowd": 0,
+                    "bbox": [0, 0, 1, 1], "area": 1} for i in range(1, 22)]  # fmt: skip
+    content = {"images": images, "categories": [{"id": 1, "name": "person"},
+               {"id": 2, "name": "bicycle"}], "annotations": annotations}  # fmt: skip
+    os.makedirs(tmp_path / "annotations")
+    with pytest.raises(FileNotFoundError, match=r"instances_train2014.json, instances_train2017"):
+        load_splits("coco", data_dir=str(tmp_path))
+    for split in ("train2017", "val2017"):
+        with open(tmp_path / "annotations" / f"instances_{split}.json", "w") as f:
+            json.dump(content, f)
+        for image in images:
+            _jpeg(str(tmp_path / split / image["file_name"]))
+    splits = load_splits("coco", data_dir=str(tmp_path))  # no year given: 2017, the one there
+    assert {k: len(v.labels) for k, v in splits.items()} == {"train": 20, "val": 1, "test": 21}
+    assert os.path.basename(splits["val"].files.paths[0]) == "20.jpg"  # every 20th is val
+    with pytest.raises(FileNotFoundError, match=r"looked for instances_train2014.json \(the"):
+        load_splits("coco", data_dir=str(tmp_path), year=2014)
+
+
+def test_coco_small_real_splits(shared_dir):
+    from keras_mlrnn.data.splits import load_splits
+
+    splits = load_splits("coco", data_dir=os.path.join(shared_dir, "data", "coco_small"))
+    sizes = {k: len(v.labels) for k, v in splits.items()}
+    assert sizes == {"train": 349, "val": 18, "test": 176}  # the README's 367 + 176 photos
+    assert all(len(v.class_names) == 80 for v in splits.values())
+    assert all("val2017" in p for p in splits["test"].files.paths)
+
+
 def _voc_xml(objects):
     body = "".join(
         f"<object><name>{n}</name><difficult>{d}</difficult></object>" for n, d in objects

@@ -15,20 +15,24 @@ TINY = dict(backbone="tiny", image_size=32)
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_builtin_presets_without_weights(name):
     cls = MODELS[name]
-    model = cls.from_preset("coco", load_weights=False, **TINY)
+    model = cls.from_preset("coco_paper", load_weights=False, **TINY)
     assert model.num_classes == 80 and model.class_names == list(COCO_CLASSES)
-    voc = cls.from_preset("voc2007", load_weights=False, **TINY)
+    voc = cls.from_preset("voc2007_paper", load_weights=False, **TINY)
     assert voc.class_names[0] == "aeroplane" and voc.num_classes == 20
     assert cls.from_preset("nuswide", load_weights=False, **TINY).num_classes == 81
+    assert cls.from_preset("nuswide_paper", load_weights=False, **TINY).num_classes == 81
     with pytest.raises(FileNotFoundError) as error:
-        cls.from_preset("coco")
+        cls.from_preset("coco_paper")  # a configuration: never trained weights
     message = str(error.value)
-    assert "'coco'" in message and "Looked in" in message
-    assert f"keras-mlrnn train --model {name} --dataset coco" in message
+    assert "'coco_paper'" in message and "then load them as 'coco'" in message
+    assert f"keras-mlrnn train --model {name} --dataset coco --data-dir" in message
+    assert f"presets/coco/{name}" in message
 
 
 def test_paper_configurations():
     assert builtin_config(km.OrderFreeRNN, "coco")["backbone"] == "resnet152"
+    assert builtin_config(km.OrderFreeRNN, "coco_paper")["backbone_trainable"] is False
+    assert builtin_config(km.OrderFreeRNN, "scenes_paper") is None
     assert builtin_config(km.RegionAttentionRNN, "voc2007")["image_size"] == 448
     assert builtin_config(km.CNNRNN, "nuswide")["min_length"] == 3
     assert "min_length" not in builtin_config(km.CNNRNN, "coco")
@@ -140,6 +144,31 @@ def test_preset_on_a_shared_backbone_file(tmp_path, tiny_batch):
         km.MultiOrderRNN.from_preset(str(target))
 
 
+def test_a_preset_installed_apart_finds_its_shared_backbone_on_the_search_path(
+    tmp_path, monkeypatch, tiny_batch
+):
+    import shutil
+
+    images, _ = tiny_batch
+    model, backbone_file = _frozen_on_file(tmp_path)
+    made = tmp_path / "made" / "voc_tiny" / "multi-order-rnn"
+    model.save_to_preset(str(made), shared_backbone=backbone_file)
+    apart = tmp_path / "site" / "lib" / "voc_tiny" / "multi-order-rnn"  # no ../../../shared
+    shutil.copytree(made, apart)
+    with pytest.raises(FileNotFoundError, match="tiny.weights.h5"):
+        km.MultiOrderRNN.from_preset(str(apart))
+    home = tmp_path / "home"
+    (home / "presets" / "backbones").mkdir(parents=True)
+    shutil.copy(backbone_file, home / "presets" / "backbones")
+    monkeypatch.setenv("KERAS_MLRNN_HOME", str(home))
+    loaded = km.MultiOrderRNN.from_preset(str(apart))
+    np.testing.assert_array_equal(np.asarray(loaded(images)), np.asarray(model(images)))
+    with open(home / "presets" / "backbones" / "tiny.weights.h5", "ab") as f:
+        f.write(b"\0")  # another file of that name: refused by its sha256
+    with pytest.raises(ValueError, match="sha256 mismatch"):
+        km.MultiOrderRNN.from_preset(str(apart))
+
+
 def test_a_backbone_that_differs_from_the_file_is_not_shared(tmp_path):
     model, backbone_file = _frozen_on_file(tmp_path, km.BinaryRelevance)
     other = km.BinaryRelevance(num_classes=20, backbone_trainable=False, **TINY)
@@ -178,7 +207,7 @@ def test_trained_preset_names_are_found_before_paper_configs(tmp_path, monkeypat
     assert "voc2007_tiny" in trained_presets(km.BinaryRelevance)
     assert "voc2007_tiny" not in trained_presets(km.CNNRNN)
     assert km.BinaryRelevance.from_preset("voc2007_tiny").backbone_trainable is False
-    with pytest.raises(ValueError, match=r"trained presets of CNNRNN: \[.*\]"):
+    with pytest.raises(ValueError, match=r"not a preset name of CNNRNN: coco, .*voc2007_paper\.$"):
         km.CNNRNN.from_preset("voc2007_tiny")
 
 
@@ -211,8 +240,57 @@ def test_a_folder_does_not_hide_a_builtin_preset(tmp_path, monkeypatch):
 
 def test_missing_weights_error_suggests_a_home_folder():
     with pytest.raises(FileNotFoundError) as error:
-        km.OrderFreeRNN.from_preset("coco")
+        km.OrderFreeRNN.from_preset("nuswide")  # no NUS-WIDE weights ship
     message = str(error.value)
-    assert "--save-preset $KERAS_MLRNN_HOME/presets/coco/order-free-rnn" in message
+    assert "--save-preset $KERAS_MLRNN_HOME/presets/nuswide/order-free-rnn" in message
     assert "site-packages" not in message.split("Train them with")[1]
-    assert "with trained weights: scenes, voc2007_mobilenet_v2" in message
+    trained = message.split("with trained weights: ")[1]
+    assert "scenes" in trained and "voc2007_mobilenet_v2" in trained
+
+
+def test_a_data_sets_name_loads_the_zoos_model_for_it_and_says_so(tmp_path, monkeypatch, capsys):
+    model = km.BinaryRelevance(num_classes=80, class_names=list(COCO_CLASSES), **TINY)
+    target = tmp_path / "presets" / "coco_mobilenet_v2" / "binary-relevance"
+    report = {"mAP": 0.5512}
+    model.save_to_preset(str(target), metadata={"dataset": "coco", "num_train_images": 367,
+                         "num_test_images": 176, "reports": {"predict_sets": report}})  # fmt: skip
+    monkeypatch.setenv("KERAS_MLRNN_HOME", str(tmp_path))
+    capsys.readouterr()
+    loaded = km.BinaryRelevance.from_preset("coco")
+    assert loaded.image_size == 32 and loaded.class_names == list(COCO_CLASSES)
+    line = capsys.readouterr().err.strip()
+    assert line == (
+        "BinaryRelevance.from_preset('coco'): the preset coco_mobilenet_v2, trained on 367 "
+        "coco photos (tiny, 32 px); test mAP 55.1 on 176 photos. The paper's configuration: "
+        "from_preset('coco_paper')."
+    )
+    km.BinaryRelevance.from_preset("coco")
+    assert capsys.readouterr().err == ""  # once a process
+    paper = km.BinaryRelevance.from_preset("coco_paper", load_weights=False)
+    assert paper.backbone_name == "resnet101"
+    with pytest.raises(ValueError) as error:
+        km.BinaryRelevance.from_preset("cocoa")
+    names = str(error.value).split("BinaryRelevance: ")[1]
+    for name in ("coco", "coco_mobilenet_v2", "coco_paper", "nuswide_paper", "scenes"):
+        assert name in names.rstrip(".").split(", ")
+
+
+def test_preset_table_rows_come_from_each_presets_files(tmp_path):
+    from keras_mlrnn.presets import preset_table
+
+    folder = tmp_path / "voc" / "cnn-rnn"
+    folder.mkdir(parents=True)
+    report = {"mAP": 0.8321, "CF1": 0.70, "OF1": 0.7512, "F1_I": 0.7}
+    fixed = {**report, "CF1": 0.5, "OF1": 0.25}
+    (folder / "metadata.json").write_text(json.dumps(
+        {"command": "keras-mlrnn train --model cnn-rnn", "reports":
+         {"predict_sets": report, "threshold 0.5": fixed}}))  # fmt: skip
+    (folder / "config.json").write_text(json.dumps({"config": {"image_size": 448}}))
+    (folder / "model.weights.h5").write_bytes(b"\0" * (3 * 2**20 // 2))  # 1.5 MB
+    (tmp_path / "voc" / "notes").mkdir()  # a folder without a preset: no row
+    lines = preset_table(str(tmp_path), "voc").splitlines()
+    assert lines[0].split(" | ")[-3:] == ["px", "weights MB", "command |"]
+    assert lines[2:] == [
+        "| cnn-rnn | 83.21 | 70.00 | 75.12 | 50.00 | 25.00 | 448 | 1.5 | "
+        "`keras-mlrnn train --model cnn-rnn` |"
+    ]

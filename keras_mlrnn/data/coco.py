@@ -39,6 +39,28 @@ COCO_CLASSES = (
 )  # fmt: skip
 
 
+COCO_YEARS = (2014, 2017)  # the releases with instances_train / instances_val files
+
+
+def coco_year(data_dir, year=None):
+    """The COCO release to read in `data_dir`: `year` if given, else the one it holds.
+
+    Where both are there, 2014 (the papers' release). A FileNotFoundError
+    names the annotation files looked for when there is none.
+    """
+    candidates = COCO_YEARS if year is None else (int(year),)
+    for candidate in candidates:
+        if os.path.isfile(
+            os.path.join(data_dir, "annotations", f"instances_train{candidate}.json")
+        ):
+            return candidate
+    looked = ", ".join(f"instances_train{y}.json" for y in candidates)
+    raise FileNotFoundError(
+        f"COCO annotations not found in {os.path.join(data_dir, 'annotations')}: looked for "
+        f"{looked} (the official layout: annotations/ beside train<year>/ and val<year>/)."
+    )
+
+
 def load_coco(data_dir, split="train2017", drop_empty=False, check_files=True):
     """Loads a COCO split as `LabeledFiles`.
 

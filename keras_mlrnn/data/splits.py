@@ -6,7 +6,9 @@ targets. Splits:
 
 - `scenes`: the generator's three independent streams.
 - `coco`: train = `train{year}` minus every 20th image (val); test = `val{year}`
-  (the papers' protocol: COCO's test labels are not public).
+  (the papers' protocol: COCO's test labels are not public); the year is
+  the release the folder holds (2014, else 2017). `../shared/data/coco_small`
+  (2017): 349 train, 18 val, 176 test photos.
 - `voc2007`: the devkit's `train`, `val` and `test` lists where it has a
   `val.txt`; else train = `trainval` minus every 20th image (val).
 - `nuswide`: train = the official Train list minus every 20th image; test = Test.
@@ -116,7 +118,7 @@ def load_splits(
     image_size=64,
     seed=0,
     sizes=None,
-    year=2014,
+    year=None,
     csv_delimiter=None,
 ):
     """Loads the train, val and test splits of a data set.
@@ -128,7 +130,8 @@ def load_splits(
         image_size: int. Image side (scenes are drawn at this size).
         seed: int. Data seed (scenes, and the csv split).
         sizes: dict split -> int or None. Scenes split sizes.
-        year: int. COCO release (2014 or 2017). Defaults to 2014.
+        year: int or None. COCO release (2014 or 2017). Defaults to None:
+            the one `data_dir` holds (2014 where it holds both).
         csv_delimiter: str or None. Separator of the CSV's labels (None:
             `|`, `;` or space, whichever the file uses).
 
@@ -185,8 +188,9 @@ def load_splits(
             "test": _from_files(files, test),
         }
     if dataset == "coco":
-        from keras_mlrnn.data.coco import load_coco
+        from keras_mlrnn.data.coco import coco_year, load_coco
 
+        year = coco_year(data_dir, year)
         train, test = load_coco(data_dir, f"train{year}"), load_coco(data_dir, f"val{year}")
     elif dataset == "voc2007":
         from keras_mlrnn.data.voc import has_val_list, load_voc2007

@@ -202,8 +202,8 @@ class MultiLabelModel(keras.Model):
         raise NotImplementedError(f"{type(self).__name__} has no recurrent steps to explain.")
 
     #: The paper's constructor arguments (backbone, input size, head sizes,
-    #: loss weights): what `from_preset("coco")` and the other built-in data
-    #: set names build (`keras_mlrnn.preset_configs.builtin_config`). Each
+    #: loss weights): what `from_preset("coco_paper")` and the other paper
+    #: configuration names build (`keras_mlrnn.preset_configs.builtin_config`). Each
     #: method declares its own; None: no built-in presets.
     paper_config = None
     #: Departures from `paper_config` on one data set: `{dataset: {arg: value}}`.

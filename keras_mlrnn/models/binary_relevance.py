@@ -46,7 +46,7 @@ class BinaryRelevance(MultiLabelModel):
 
     prior_heads = ("classifier",)
 
-    # The paper's setting (`from_preset("coco")` and the other data sets).
+    # The paper's setting (`from_preset("coco_paper")` and the other data sets).
     paper_config = {"backbone": "resnet101", "image_size": 224}
 
     config_fields = config_fields(

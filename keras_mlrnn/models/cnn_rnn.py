@@ -107,7 +107,7 @@ class CNNRNN(MultiLabelModel):
 
     uses_beam_search = True
 
-    # The paper's setting (`from_preset("coco")` and the other data sets).
+    # The paper's setting (`from_preset("coco_paper")` and the other data sets).
     paper_config = {
         "backbone": "vgg16",
         "image_size": 224,

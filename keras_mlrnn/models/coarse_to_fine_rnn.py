@@ -70,7 +70,7 @@ class CoarseToFineRNN(MultiLabelModel):
     can_explain = True
     prior_bias_heads = ("classifier",)  # read at every step: its bias only
 
-    # The paper's setting (`from_preset("coco")` and the other data sets).
+    # The paper's setting (`from_preset("coco_paper")` and the other data sets).
     paper_config = {
         "backbone": "vgg16",
         "image_size": 224,

@@ -71,7 +71,7 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
     prior_heads = ("confidence",)
     prior_bias_heads = ("classifier",)  # read at every step: its bias only
 
-    # The paper's setting (`from_preset("coco")` and the other data sets).
+    # The paper's setting (`from_preset("coco_paper")` and the other data sets).
     paper_config = {
         "backbone": "resnet101",
         "image_size": 224,

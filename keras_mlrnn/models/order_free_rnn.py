@@ -79,7 +79,7 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
     can_explain = True
     prior_heads = ("probability_head",)
 
-    # The paper's setting (`from_preset("coco")` and the other data sets).
+    # The paper's setting (`from_preset("coco_paper")` and the other data sets).
     paper_config = {
         "backbone": "resnet152",
         "image_size": 224,

@@ -66,7 +66,7 @@ class RegionAttentionRNN(MultiLabelModel):
 
     can_explain = True
 
-    # The paper's setting (`from_preset("coco")` and the other data sets).
+    # The paper's setting (`from_preset("coco_paper")` and the other data sets).
     paper_config = {
         "backbone": "vgg16",
         "image_size": 448,  # 512 x 512 resized, 448 crops

@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# VOC 2007 with the CNN fine-tuned (issue 33): keras-mlrnn train --fine-tune-epochs.
+# The zoo's data sets with the CNN fine-tuned (issue 33): keras-mlrnn train --fine-tune-epochs.
 # Each run: stage 1, the head as in benchmarks/voc2007.sh (frozen ImageNet MobileNetV2 at
 # 224 px on cached features, the method's learning rate chosen there, at most 25 epochs,
 # stopped after 5 without a better val mAP); stage 2, the whole model from the head's
 # best weights (batch norm frozen, flip + random resized crop, Adam at LR with clipnorm 1,
 # at most FT_EPOCHS epochs, stopped after 2 without a better val mAP) at SIZE px.
 # Usage, from the repository root with ../shared beside it:
-#   bash benchmarks/voc2007_fine_tune.sh ROOT < plan.txt
-# plan.txt: one run a line, "METHOD SIZE LR SEED" (e.g. "coarse-to-fine-rnn 448 3e-5 0").
+#   bash benchmarks/fine_tune.sh ROOT < plan.txt
+# plan.txt: one run a line, "METHOD SIZE LR SEED [HEAD_LR]" (e.g. "coarse-to-fine-rnn 448
+# 3e-5 0"); HEAD_LR defaults to the VOC 2007 search's choice for the method (below).
+# PROTOCOL=benchmarks/coco_small_protocol.sh runs COCO (default: voc2007_protocol.sh).
 # A run goes to ROOT/<METHOD>/size<SIZE>_lr<LR>/seed<SEED>; its head is trained once per
 # method and seed and reused by the method's other runs (benchmarks/reuse_head.py).
 # Finished runs are skipped and unfinished ones resumed, so the script can be rerun.
 set -euo pipefail
 ROOT=${1:-runs/voc_ft}
-source "$(dirname "$0")/voc2007_protocol.sh"  # DATA, COMMON (FEATURES), BACKBONE
+source "${PROTOCOL:-$(dirname "$0")/voc2007_protocol.sh}"  # DATA, COMMON (FEATURES), BACKBONE
 FT_EPOCHS=${FT_EPOCHS:-5}
 declare -A HEAD_LR=([binary-relevance]=3e-4 [cnn-rnn]=1e-3 [coarse-to-fine-rnn]=1e-3
                     [multi-order-rnn]=1e-3 [order-free-rnn]=3e-4 [region-attention-rnn]=3e-4)
-while read -r method size lr seed; do
+while read -r method size lr seed head_lr; do
   [ -z "$method" ] && continue
   run=$ROOT/$method/size${size}_lr${lr}/seed$seed
   [ -f "$run/metrics.json" ] && grep -q '"finished": true' "$run/metrics.json" && continue
@@ -33,7 +35,7 @@ while read -r method size lr seed; do
     keras-mlrnn train --resume "$run" </dev/null
   else
     keras-mlrnn train --model "$method" "${DATA[@]}" "${COMMON[@]}" --epochs 25 \
-      --early-stopping 5 --learning-rate "${HEAD_LR[$method]}" --seed "$seed" \
+      --early-stopping 5 --learning-rate "${head_lr:-${HEAD_LR[$method]}}" --seed "$seed" \
       --fine-tune-epochs "$FT_EPOCHS" --fine-tune-learning-rate "$lr" \
       --fine-tune-image-size "$size" --run-dir "$run" </dev/null
   fi
