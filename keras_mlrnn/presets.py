@@ -13,7 +13,8 @@ presets share one ImageNet MobileNetV2 this way. `weights_dtype="float16"`
 stores floating weights rounded to half precision (half the file).
 
 Finding a preset (file names, search path, remote handles) is in
-`keras_mlrnn.preset_files`, and the names it takes in `keras_mlrnn.preset_names`. This module stays near 400 lines because
+`keras_mlrnn.preset_files`, and the names it takes in
+`keras_mlrnn.preset_names`. This module stays near 400 lines because
 saving and loading share one file format and its checks (sha256, the
 shared backbone, float16 rounding): split apart, each half would have to
 restate the other's. For the same reason `save_to_preset` and `load_preset`
