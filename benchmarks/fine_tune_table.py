@@ -23,20 +23,11 @@ import glob
 import json
 import os
 
+from table_scores import best_val, shared_splits, test_row
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.join(HERE, "..", "..", "shared")
 KEYS = ("mAP", "voc11", "CF1@3", "OF1@3", "CF1", "OF1", "F1_I")
-
-
-def _best_val(run_dir):
-    import numpy as np
-
-    path = os.path.join(run_dir, "history.csv")
-    rows = np.atleast_1d(np.genfromtxt(path, delimiter=",", names=True))
-    best = int(np.argmax(rows["val_mAP"]))
-    return float(rows["val_mAP"][best]), best + 1, len(rows)
 
 
 def _choose(root):
@@ -52,7 +43,7 @@ def _choose(root):
             side, lr = os.path.basename(config)[4:].split("_lr")
             seed0 = os.path.join(config, "seed0")
             if os.path.isfile(os.path.join(seed0, "metrics.json")):
-                by_side.setdefault(int(side), []).append((lr, config, _best_val(seed0)))
+                by_side.setdefault(int(side), []).append((lr, config, best_val(seed0)))
         for side, candidates in sorted(by_side.items()):
             candidates.sort(key=lambda c: float(c[0]))
             chosen[(method, side)] = (max(candidates, key=lambda c: c[2][0]), candidates)
@@ -69,32 +60,17 @@ def _print_choices(chosen):
         head = os.path.join(config, "seed0", "head")
         with open(os.path.join(head, "run_config.json")) as f:
             head_lr = json.load(f)["learning_rate"]
-        _, head_epochs, _ = _best_val(head)
+        _, head_epochs, _ = best_val(head)
         print(method, side, head_lr, head_epochs, lr, epochs)
 
 
 def _score(run_dir, test, seconds):
     """The table's numbers for the model in `run_dir`, scored on the test photos."""
     import keras
-    import numpy as np
-
-    from keras_mlrnn.metrics import average_precision, multilabel_report
 
     model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
     scores, sets = model.predict_scores_and_sets(test.dataset(model.image_size, 32))
-    mask = np.ones_like(test.labels) if test.mask is None else test.mask  # VOC's "difficult"
-    top3 = multilabel_report(test.labels, scores, top_k=3, threshold=0.0, mask=mask)
-    own = multilabel_report(test.labels, scores, sets=sets, mask=mask)
-    aps = [
-        average_precision(test.labels[mask[:, c] > 0, c], scores[mask[:, c] > 0, c])
-        for c in range(test.labels.shape[1])
-    ]
-    return {
-        "mAP": own["mAP"], "voc11": multilabel_report(test.labels, scores, mask=mask,
-                                                      ap="voc11")["mAP"],
-        "CF1@3": top3["CF1"], "OF1@3": top3["OF1"], "CF1": own["CF1"], "OF1": own["OF1"],
-        "F1_I": own["F1_I"], "seconds": seconds, "aps": np.asarray(aps),
-    }  # fmt: skip
+    return {**test_row(test, scores, sets), "seconds": seconds}
 
 
 def _cell(values):
@@ -121,11 +97,8 @@ def main():
     import numpy as np
 
     import keras_mlrnn.models  # noqa: F401 (registers the model classes load_model needs)
-    from keras_mlrnn.data.splits import load_splits
 
-    folder = {"voc2007": "voc2007", "coco": "coco_small"}[args.dataset]
-    data_dir = args.data_dir or os.path.join(SHARED, "data", folder)
-    test = load_splits(args.dataset, data_dir=data_dir)["test"]
+    test = shared_splits(args.dataset, args.data_dir)["test"]
     print("## Stage-2 learning rate (val mAP at seed 0, best epoch / epochs run)\n")
     print("| method | side | " + "lr: val mAP (epoch/run) ... | chosen |")
     print("|---|---|---|---|")

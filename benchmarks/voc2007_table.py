@@ -19,20 +19,9 @@ import glob
 import json
 import os
 
+from table_scores import best_val, shared_splits, test_row
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.join(HERE, "..", "..", "shared")
-
-
-def _best_val(run_dir):
-    import numpy as np
-
-    rows = np.atleast_1d(
-        np.genfromtxt(os.path.join(run_dir, "history.csv"), delimiter=",", names=True)
-    )
-    best = int(np.argmax(rows["val_mAP"]))
-    return float(rows["val_mAP"][best]), best + 1, len(rows)
 
 
 def _ap_cell(ap):
@@ -64,14 +53,10 @@ def main():
     import keras
     import numpy as np
 
-    from keras_mlrnn.data.splits import load_splits
     from keras_mlrnn.feature_cache import FeatureCache
-    from keras_mlrnn.metrics import average_precision, multilabel_report
+    from keras_mlrnn.metrics import multilabel_report
 
-    folder = {"voc2007": "voc2007", "coco": "coco_small"}[args.dataset]
-    splits = load_splits(
-        args.dataset, data_dir=args.data_dir or os.path.join(SHARED, "data", folder)
-    )
+    splits = shared_splits(args.dataset, args.data_dir)
     test, train = splits["test"], splits["train"]
     features = args.features or os.path.join(args.root, "features")
     lr_dirs = sorted(
@@ -87,9 +72,9 @@ def main():
             done = [r for r in runs if os.path.isfile(os.path.join(r, "metrics.json"))]
             if not done:
                 continue
-            best = max(done, key=lambda r: _best_val(r)[0])
+            best = max(done, key=lambda r: best_val(r)[0])
             lr = os.path.basename(os.path.dirname(os.path.dirname(best)))[2:]
-            print(method, lr, _best_val(best)[1])
+            print(method, lr, best_val(best)[1])
         return
     print("## Learning-rate search (seed 0; best validation mAP, at epoch / epochs run)\n")
     print(
@@ -104,7 +89,7 @@ def main():
             if not os.path.isfile(os.path.join(run, "metrics.json")):
                 cells.append("-")
                 continue
-            val, epoch, ran = _best_val(run)
+            val, epoch, ran = best_val(run)
             cells.append(f"{100 * val:.2f} ({epoch}/{ran})")
             if best is None or val > best[0]:
                 best = (val, d, epoch)
@@ -127,23 +112,11 @@ def main():
             data = cache.batches(test, "test", 64)
             scores = model.predict(data, verbose=0)
             sets = model.predict_sets(data)
-            mask = np.ones_like(test.labels) if test.mask is None else test.mask  # VOC's
-            top3 = multilabel_report(test.labels, scores, top_k=3, threshold=0.0, mask=mask)
-            own = multilabel_report(test.labels, scores, sets=sets, mask=mask)
-            voc11 = multilabel_report(test.labels, scores, mask=mask, ap="voc11")["mAP"]
-            assert abs(own["mAP"] - metrics["reports"]["predict_sets"]["mAP"]) < 1e-4, run
-            aps = []
-            for c in range(test.labels.shape[1]):
-                keep = mask[:, c] > 0
-                aps.append(average_precision(test.labels[keep, c], scores[keep, c]))
+            row = test_row(test, scores, sets)
+            assert abs(row["mAP"] - metrics["reports"]["predict_sets"]["mAP"]) < 1e-4, run
             results.append(
-                {
-                    "mAP": own["mAP"], "voc11": voc11, "CF1@3": top3["CF1"], "OF1@3": top3["OF1"],
-                    "CF1": own["CF1"], "OF1": own["OF1"], "F1_I": own["F1_I"],
-                    "seconds": metrics["train_seconds"], "aps": aps,
-                    "params": model.count_params(),
-                }
-            )  # fmt: skip
+                {**row, "seconds": metrics["train_seconds"], "params": model.count_params()}
+            )
         if not results:
             continue
         per_class[method] = np.mean([r["aps"] for r in results], axis=0)
