@@ -4,7 +4,7 @@ Each method declares its paper's setting beside it (`paper_config` and
 `dataset_overrides` on the class, from METHODS.md and the papers'
 implementation sections); each data set's class list lives in
 `keras_mlrnn.data.class_lists`. `builtin_config` combines the two under the
-name "<data set>_paper" ("coco_paper": ResNet-152 at 448 px for
+name "<data set>_paper" ("coco_paper": ResNet-152 at 224 px for
 OrderFreeRNN). A data set's own name ("coco", "voc2007") loads the zoo's
 trained model for it (`TRAINED_PRESETS`) where that is installed, else it
 is the paper setting too. `keras_mlrnn.presets.load_preset` builds the

@@ -77,11 +77,13 @@ def announce(preset, class_name, folder):
     trained = meta.get("num_train_images")
     photos = f"{trained} {meta.get('dataset')} photos" if trained else f"{meta.get('dataset')}"
     score = meta.get("reports", {}).get("predict_sets", {}).get("mAP")
-    tested = f"; test mAP {100 * score:.1f} on {meta.get('num_test_images')} photos"
+    tested = ""
+    if score is not None:
+        tested = f"; test mAP {100 * score:.1f} on {meta.get('num_test_images')} photos"
     family = os.path.basename(os.path.dirname(folder))
     print(
         f"{class_name}.from_preset({preset!r}): the preset {family}, trained on {photos} "
-        f"({config.get('backbone')}, {config.get('image_size')} px){tested if score else ''}"
+        f"({config.get('backbone')}, {config.get('image_size')} px){tested}"
         f". The paper's configuration: from_preset({preset + PAPER_SUFFIX!r}).",
         file=sys.stderr,
     )

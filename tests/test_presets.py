@@ -248,6 +248,21 @@ def test_missing_weights_error_suggests_a_home_folder():
     assert "scenes" in trained and "voc2007_mobilenet_v2" in trained
 
 
+def test_the_announcement_of_a_preset_without_a_test_table_leaves_the_score_out(tmp_path, capsys):
+    from keras_mlrnn.preset_names import announce
+
+    folder = tmp_path / "coco_mine" / "binary-relevance"
+    folder.mkdir(parents=True)
+    (folder / "metadata.json").write_text(json.dumps({"dataset": "coco"}))
+    (folder / "config.json").write_text(json.dumps({"config": {"backbone": "tiny",
+                                                               "image_size": 32}}))  # fmt: skip
+    announce("coco", "BinaryRelevance", str(folder))
+    assert capsys.readouterr().err.strip() == (
+        "BinaryRelevance.from_preset('coco'): the preset coco_mine, trained on coco (tiny, 32 px)."
+        " The paper's configuration: from_preset('coco_paper')."
+    )
+
+
 def test_a_data_sets_name_loads_the_zoos_model_for_it_and_says_so(tmp_path, monkeypatch, capsys):
     model = km.BinaryRelevance(num_classes=80, class_names=list(COCO_CLASSES), **TINY)
     target = tmp_path / "presets" / "coco_mobilenet_v2" / "binary-relevance"

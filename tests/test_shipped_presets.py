@@ -138,7 +138,8 @@ def test_coco_binary_relevance_is_within_a_point_of_the_linear_probe(coco_splits
 
 
 def _wheel_families():
-    """The preset families of weights/ that ship as wheels of their own (all but scenes)."""
+    """The preset families of weights/ that ship as wheels of their own (all but scenes):
+    {family folder: the short name of its wheel and package}."""
     sys.path.insert(0, os.path.join(ROOT, "packaging"))
     try:
         from build_weight_wheel import FAMILIES
@@ -146,7 +147,7 @@ def _wheel_families():
         sys.path.pop(0)
     folders = set(os.listdir(WEIGHTS)) - {"README.md", "scenes", "backbones"}
     assert folders <= set(FAMILIES), f"{folders - set(FAMILIES)}: in no wheel"
-    return sorted(folders)
+    return {family: FAMILIES[family] for family in sorted(folders)}
 
 
 def test_presets_install_from_regular_wheels(tmp_path):
@@ -194,8 +195,7 @@ def test_presets_install_from_regular_wheels(tmp_path):
         assert COCO_PHOTO_LABEL in labels, labels
     module_file, roots, classes = result.stdout.strip().splitlines()[-3:]
     assert module_file.startswith(str(target))  # the installed copy, not the checkout
-    short = {"voc2007_mobilenet_v2": "voc2007", "coco_mobilenet_v2": "coco"}
-    expected = [str(target / f"keras_mlrnn_{short[f]}") for f in families]
+    expected = [str(target / f"keras_mlrnn_{short}") for short in families.values()]
     assert roots == repr(expected + [os.path.join(str(target), "keras_mlrnn", "weights")])
     assert classes == "20"
     weights = target / "keras_mlrnn" / "weights"
