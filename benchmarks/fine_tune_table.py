@@ -2,84 +2,218 @@
 
 Reads the runs of `benchmarks/fine_tune.sh`
 (`ROOT/<method>/size<S>_lr<LR>/seed<k>/`, each a two-stage run with its head
-in `head/`). For each method and fine-tuning side it picks the stage-2
-learning rate by the best val mAP at seed 0, then scores every seed's head
-(frozen MobileNetV2, 224 px) and fine-tuned model on the test photos
-(`--dataset`, default voc2007: 1,000 photos):
-mAP, VOC 11-point mAP, CF1 / OF1 at top-3 and under the method's own
-decision (`predict_sets`), F1_I, train seconds (head; both stages), and
-the per-class AP with the fine-tuned minus frozen deltas.
+in `head/`) and scores each finished one on the test photos (`--dataset`,
+default voc2007: 1,000 photos), its head (frozen MobileNetV2, 224 px) and its
+fine-tuned model: mAP, VOC 11-point mAP, CF1 / OF1 at top-3 and under the
+method's own decision (`predict_sets`), F1_I, train seconds (head; both
+stages) and the per-class AP.
+
+Each run is scored once and kept as one JSON line in the record
+`benchmarks/scores/<dataset>_fine_tune.jsonl`, which is committed: the table
+is built from the record, so the seeds of several sessions (whose run folders
+may be gone) are counted together. For each method and side the stage-2
+learning rate is the one with the best val mAP at seed 0; the table gives the
+mean +- std over that rate's seeds and the per-class deltas.
 
     python benchmarks/fine_tune_table.py --root runs/voc_ft > runs/voc_ft/table.md
 
 With `--choices` it prints instead, for each method, the recipe its final
 model (`benchmarks/fine_tune_presets.sh`) repeats on train + val:
 "METHOD SIDE HEAD_LR HEAD_EPOCHS LR EPOCHS", the side and stage-2 rate with
-the best val mAP at seed 0 and the best epochs of that run's two stages.
+the best val mAP at seed 0 and the best epochs of that run's two stages (runs
+on disk only: the record does not keep the head's epochs for every run).
 """
 
 import argparse
 import glob
 import json
+import math
 import os
+import time
 
-from table_scores import best_val, shared_splits, test_row
+from table_scores import HERE, best_val, class_names, shared_splits, test_row
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 KEYS = ("mAP", "voc11", "CF1@3", "OF1@3", "CF1", "OF1", "F1_I")
 
 
-def _choose(root):
-    """{(method, side): (lr, run config folder, (val mAP, best epoch, epochs run))} at seed 0.
+def record_path(dataset):
+    """The committed record of scored fine-tuning runs for `dataset`."""
+    return os.path.join(HERE, "scores", f"{dataset}_fine_tune.jsonl")
 
-    Each side's stage-2 learning rate is the one with the best val mAP.
-    """
+
+def _key(entry):
+    return entry["method"], int(entry["side"]), entry["lr"], int(entry["seed"])
+
+
+def read_record(path):
+    """{(method, side, lr, seed): entry} from the JSON lines at `path` (empty if none)."""
+    entries = {}
+    if os.path.isfile(path):
+        with open(path) as f:
+            for number, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        entry = json.loads(line)
+                    except json.JSONDecodeError as error:
+                        raise SystemExit(f"{path}:{number}: not a JSON line ({error})")
+                    entries[_key(entry)] = entry
+    return entries
+
+
+def finished_runs(root):
+    """{(method, side, lr, seed): run folder} for every finished two-stage run under `root`."""
+    runs = {}
+    for run in sorted(glob.glob(os.path.join(root, "*-*", "size*_lr*", "seed*"))):
+        path = os.path.join(run, "metrics.json")
+        if not os.path.isfile(path):
+            continue
+        with open(path) as f:
+            metrics = json.load(f)
+        if not metrics.get("finished") or "head" not in metrics:
+            continue
+        config, seed = os.path.split(run)
+        method_dir, name = os.path.split(config)
+        side, lr = name[4:].split("_lr")
+        runs[(os.path.basename(method_dir), int(side), lr, int(seed[4:]))] = run
+    return runs
+
+
+def _json_row(row):
+    """A `test_row` with its per-class APs as a list (NaN, a class without positives: null)."""
+    aps = [None if math.isnan(ap) else round(float(ap), 6) for ap in row["aps"]]
+    return {**{k: round(float(row[k]), 6) for k in KEYS}, "aps": aps}
+
+
+def score_run(key, run, test):
+    """The record's entry for the finished run `run`: val choices and both models' test rows."""
+    import keras
+
+    def score(folder):
+        model = keras.saving.load_model(os.path.join(folder, "model.keras"))
+        scores, sets = model.predict_scores_and_sets(test.dataset(model.image_size, 32))
+        return _json_row(test_row(test, scores, sets))
+
+    with open(os.path.join(run, "metrics.json")) as f:
+        metrics = json.load(f)
+    with open(os.path.join(run, "head", "run_config.json")) as f:
+        head_lr = json.load(f)["learning_rate"]
+    head_seconds = metrics["head"]["train_seconds"]
+    method, side, lr, seed = key
+    return {
+        "method": method, "side": side, "lr": lr, "seed": seed, "head_lr": head_lr,
+        "head_val": best_val(os.path.join(run, "head")), "val": best_val(run),
+        "head_seconds": head_seconds, "seconds": round(head_seconds + metrics["train_seconds"], 1),
+        "head": score(os.path.join(run, "head")), "tuned": score(run),
+        "source": f"{run}, scored {time.strftime('%Y-%m-%d')}",
+    }  # fmt: skip
+
+
+def update_record(root, dataset, data_dir, path):
+    """Score the finished runs under `root` that the record lacks and append them to it."""
+    record = read_record(path)
+    missing = {k: run for k, run in finished_runs(root).items() if k not in record}
+    if not missing:
+        return record
+    import keras_mlrnn.models  # noqa: F401 (registers the model classes load_model needs)
+
+    test = shared_splits(dataset, data_dir)["test"]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    for key, run in sorted(missing.items()):
+        entry = score_run(key, run, test)
+        with open(path, "a") as f:  # one line per run: an interrupted update keeps the others
+            f.write(json.dumps(entry) + "\n")
+        record[key] = entry
+    return record
+
+
+def choose(entries):
+    """{(method, side): (chosen lr, [(lr, (val mAP, best epoch, epochs run)), ...])} at seed 0."""
+    by_side = {}
+    for (method, side, lr, seed), entry in entries.items():
+        if seed == 0:
+            by_side.setdefault((method, side), []).append((lr, tuple(entry["val"])))
     chosen = {}
-    for method_dir in sorted(glob.glob(os.path.join(root, "*-*"))):
-        method = os.path.basename(method_dir)
-        by_side = {}
-        for config in glob.glob(os.path.join(method_dir, "size*_lr*")):
-            side, lr = os.path.basename(config)[4:].split("_lr")
-            seed0 = os.path.join(config, "seed0")
-            if os.path.isfile(os.path.join(seed0, "metrics.json")):
-                by_side.setdefault(int(side), []).append((lr, config, best_val(seed0)))
-        for side, candidates in sorted(by_side.items()):
-            candidates.sort(key=lambda c: float(c[0]))
-            chosen[(method, side)] = (max(candidates, key=lambda c: c[2][0]), candidates)
+    for key, candidates in sorted(by_side.items()):
+        candidates.sort(key=lambda c: float(c[0]))
+        chosen[key] = (max(candidates, key=lambda c: c[1][0])[0], candidates)
     return chosen
 
 
-def _print_choices(chosen):
+def _print_choices(root):
     """One line per method: its final model's recipe (the side with the best val mAP)."""
-    methods = sorted({method for method, _ in chosen})
-    for method in methods:
-        sides = {side: best for (m, side), (best, _) in chosen.items() if m == method}
-        side = max(sides, key=lambda s: sides[s][2][0])
-        lr, config, (_, epochs, _) = sides[side]
-        head = os.path.join(config, "seed0", "head")
+    runs = finished_runs(root)
+    chosen = choose({key: {"val": best_val(run)} for key, run in runs.items()})
+    for method in sorted({method for method, _ in chosen}):
+        sides = {}
+        for (m, side), (lr, candidates) in chosen.items():
+            if m == method:
+                sides[side] = (lr, dict(candidates)[lr])
+        side = max(sides, key=lambda s: sides[s][1][0])
+        lr, (_, epochs, _) = sides[side]
+        head = os.path.join(runs[(method, side, lr, 0)], "head")
         with open(os.path.join(head, "run_config.json")) as f:
             head_lr = json.load(f)["learning_rate"]
         _, head_epochs, _ = best_val(head)
         print(method, side, head_lr, head_epochs, lr, epochs)
 
 
-def _score(run_dir, test, seconds):
-    """The table's numbers for the model in `run_dir`, scored on the test photos."""
-    import keras
-
-    model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
-    scores, sets = model.predict_scores_and_sets(test.dataset(model.image_size, 32))
-    return {**test_row(test, scores, sets), "seconds": seconds}
-
-
 def _cell(values):
     import numpy as np
 
-    values = 100 * np.asarray(values)
+    values = 100 * np.asarray(values, dtype=float)
     if len(values) == 1:
         return f"{values[0]:.2f}"
     return f"{values.mean():.2f} +- {values.std():.2f}"
+
+
+def print_tables(entries, class_names):
+    """The stage-2 rate table, the test table and the per-class table, in markdown."""
+    import numpy as np
+
+    chosen = choose(entries)
+    print("## Stage-2 learning rate (val mAP at seed 0, best epoch / epochs run)\n")
+    print("| method | side | lr: val mAP (epoch/run) ... | chosen |")
+    print("|---|---|---|---|")
+    for (method, side), (lr, candidates) in chosen.items():
+        cells = ", ".join(f"{c}: {100 * v:.2f} ({e}/{n})" for c, (v, e, n) in candidates)
+        print(f"| {method} | {side} | {cells} | {lr} |")
+
+    rows = []
+    for (method, side), (lr, _) in chosen.items():
+        seeds = [e for key, e in sorted(entries.items()) if key[:3] == (method, side, lr)]
+        rows.append((method, side, lr, seeds))
+
+    print("\n## Test split\n")
+    print("| method | model | side | lr (stage 2) | seeds | mAP | mAP (VOC 11-pt) | CF1 top-3 | "
+          "OF1 top-3 | CF1 own | OF1 own | F1_I own | train s |")  # fmt: skip
+    print("|---" * 13 + "|")
+    for method, side, lr, seeds in rows:
+        for name, part, size, rate, seconds in (
+            ("frozen head", "head", 224, "-", "head_seconds"),
+            ("fine-tuned", "tuned", side, lr, "seconds"),
+        ):
+            cells = " | ".join(_cell([e[part][k] for e in seeds]) for k in KEYS)
+            mean_seconds = np.mean([e[seconds] for e in seeds])
+            print(f"| {method} | {name} | {size} | {rate} | {len(seeds)} | {cells} | "
+                  f"{mean_seconds:.0f} |")  # fmt: skip
+
+    print("\n## Per-class test AP: fine-tuned (delta over the frozen head), mean over seeds\n")
+    columns = [f"{method} {side}" for method, side, *_ in rows]
+    print("| class | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for c, name in enumerate(class_names):
+        cells = []
+        for *_, seeds in rows:
+            after = [e["tuned"]["aps"][c] for e in seeds]
+            before = [e["head"]["aps"][c] for e in seeds]
+            if None in after:  # a class without a positive test photo
+                cells.append("-")
+                continue
+            after, before = 100 * np.mean(after), 100 * np.mean(before)
+            cells.append(f"{after:.1f} ({after - before:+.1f})")
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def main():
@@ -87,67 +221,15 @@ def main():
     parser.add_argument("--root", default="runs/voc_ft")
     parser.add_argument("--dataset", default="voc2007", help="voc2007, or coco (coco_small)")
     parser.add_argument("--data-dir", default=None, help="default: ../shared/data/<its folder>")
+    parser.add_argument("--record", help="default: benchmarks/scores/<dataset>_fine_tune.jsonl")
     parser.add_argument("--choices", action="store_true", help="print the presets' recipes")
     args = parser.parse_args()
-    chosen = _choose(args.root)
     if args.choices:
-        _print_choices(chosen)
+        _print_choices(args.root)
         return
-
-    import numpy as np
-
-    import keras_mlrnn.models  # noqa: F401 (registers the model classes load_model needs)
-
-    test = shared_splits(args.dataset, args.data_dir)["test"]
-    print("## Stage-2 learning rate (val mAP at seed 0, best epoch / epochs run)\n")
-    print("| method | side | " + "lr: val mAP (epoch/run) ... | chosen |")
-    print("|---|---|---|---|")
-    for (method, side), (best, candidates) in sorted(chosen.items()):
-        cells = ", ".join(f"{lr}: {100 * v:.2f} ({e}/{n})" for lr, _, (v, e, n) in candidates)
-        print(f"| {method} | {side} | {cells} | {best[0]} |")
-
-    rows = []
-    for (method, side), ((lr, config, _), _) in sorted(chosen.items()):
-        heads, tuned = [], []
-        for run in sorted(glob.glob(os.path.join(config, "seed*"))):
-            path = os.path.join(run, "metrics.json")
-            if not os.path.isfile(path):
-                continue
-            with open(path) as f:
-                metrics = json.load(f)
-            if not metrics.get("finished"):
-                continue
-            head_seconds = metrics["head"]["train_seconds"]
-            heads.append(_score(os.path.join(run, "head"), test, head_seconds))
-            tuned.append(_score(run, test, head_seconds + metrics["train_seconds"]))
-        if tuned:
-            rows.append((method, side, lr, heads, tuned))
-
-    print(f"\n## Test split ({len(test.labels)} photos)\n")
-    print("| method | model | side | lr (stage 2) | seeds | mAP | mAP (VOC 11-pt) | CF1 top-3 | "
-          "OF1 top-3 | CF1 own | OF1 own | F1_I own | train s |")  # fmt: skip
-    print("|---" * 13 + "|")
-    for method, side, lr, heads, tuned in rows:
-        for name, results, size, rate in (("frozen head", heads, 224, "-"),
-                                          ("fine-tuned", tuned, side, lr)):  # fmt: skip
-            cells = " | ".join(_cell([r[k] for r in results]) for k in KEYS)
-            seconds = np.mean([r["seconds"] for r in results])
-            print(f"| {method} | {name} | {size} | {rate} | {len(results)} | {cells} | "
-                  f"{seconds:.0f} |")  # fmt: skip
-
-    print("\n## Per-class test AP: fine-tuned (delta over the frozen head)\n")
-    names = test.class_names
-    columns = [f"{method} {side}" for method, side, *_ in rows]
-    print("| class | " + " | ".join(columns) + " |")
-    print("|---" * (len(columns) + 1) + "|")
-    for c, name in enumerate(names):
-        cells = []
-        for _, _, _, heads, tuned in rows:
-            after = 100 * np.mean([r["aps"][c] for r in tuned])
-            before = 100 * np.mean([r["aps"][c] for r in heads])
-            no_positive = np.isnan(after)  # a class without a positive test photo
-            cells.append("-" if no_positive else f"{after:.1f} ({after - before:+.1f})")
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    path = args.record or record_path(args.dataset)
+    entries = update_record(args.root, args.dataset, args.data_dir, path)
+    print_tables(entries, class_names(args.dataset))
 
 
 if __name__ == "__main__":

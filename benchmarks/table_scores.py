@@ -19,6 +19,13 @@ SHARED = os.path.join(HERE, "..", "..", "shared")
 DATA_FOLDERS = {"voc2007": "voc2007", "coco": "coco_small"}
 
 
+def class_names(dataset):
+    """The class names of `dataset` (voc2007: 20, coco: 80), in label order."""
+    from keras_mlrnn.data import COCO_CLASSES, VOC_CLASSES
+
+    return list({"voc2007": VOC_CLASSES, "coco": COCO_CLASSES}[dataset])
+
+
 def shared_splits(dataset, data_dir=None):
     """`load_splits` of `dataset` from `data_dir` (default ../shared/data/<its folder>)."""
     from keras_mlrnn.data.splits import load_splits

@@ -20,7 +20,17 @@ import sys
 
 from keras_mlrnn.version import __version__  # noqa: F401
 
-_MODULES = ("backbones", "layers", "losses", "metrics", "presets", "models", "data")
+_MODULES = (
+    "backbones",
+    "layers",
+    "losses",
+    "metrics",
+    "presets",
+    "models",
+    "data",
+    "export",
+    "serving",
+)
 _MODELS = (
     "CNNRNN",
     "BinaryRelevance",

@@ -1,4 +1,4 @@
-"""The `keras-mlrnn` command: `train`, `evaluate`, `predict`, `compare`, `benchmark`, `data stats`.
+"""The `keras-mlrnn` command: train, evaluate, predict, compare, benchmark, data stats, export.
 
 Examples:
     keras-mlrnn train                      # scenes data, tiny backbone, default method
@@ -11,6 +11,10 @@ Examples:
     keras-mlrnn compare --seeds 0 1 2 --ablations --out runs/compare
     keras-mlrnn benchmark --backbone resnet50 --batch-sizes 64 128   # images/s vs BR
     keras-mlrnn data stats --dataset voc2007 --data-dir /data/VOCdevkit
+    keras-mlrnn export voc2007 --method binary-relevance --format onnx --out br.onnx
+
+One function per command, each short (the module is over 350 lines for
+their number; the parser is in `cli_parser`, the messages in `cli_messages`).
 """
 
 import json
@@ -291,6 +295,33 @@ def _data_stats(args):
     return 0
 
 
+def _export(args):
+    import numpy as np
+
+    from keras_mlrnn.export import check_format_available, format_name
+    from keras_mlrnn.serving import compare_with_model, load_artifact
+
+    check_format_available(format_name(args.format))  # before loading the model
+    model = _evaluation_model(args)
+    size = model.image_size
+    if args.check_images:
+        from keras_mlrnn.images import read_image
+
+        images = np.stack([read_image(path, size) for path in args.check_images])
+    else:
+        from keras_mlrnn.data import load_scenes
+
+        images, _ = load_scenes("test", num_images=4, image_size=size)
+    written = model.export(args.out, format=args.format)
+    print(f"Wrote {written['path']} ({written['bytes'] / 2**20:.1f} MiB, {args.format}) and "
+          f"{written['serving_file']} (class names, decision rule, input).")  # fmt: skip
+    check = compare_with_model(model, load_artifact(written["path"]), images)
+    same = "the same decisions" if check["sets_equal"] else "DIFFERENT decisions"
+    print(f"Checked against Keras on {check['images']} images: scores differ by at most "
+          f"{check['max_score_difference']:.2g}, {same}.")  # fmt: skip
+    return 0 if check["sets_equal"] else 1
+
+
 def build_parser():
     """The argument parser of `keras-mlrnn` (see `keras_mlrnn.cli_parser`)."""
     commands = {
@@ -299,6 +330,7 @@ def build_parser():
         "predict": _predict,
         "compare": _compare,
         "data stats": _data_stats,
+        "export": _export,
     }
     return cli_parser.build_parser(commands, description=__doc__.splitlines()[0])
 

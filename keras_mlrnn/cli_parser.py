@@ -222,7 +222,7 @@ def build_parser(commands, description=None):
 
     Args:
         commands: dict, command name ("train", "evaluate", "predict",
-            "compare", "data stats") -> the function that runs it (`args.func`).
+            "compare", "data stats", "export") -> the function that runs it (`args.func`).
         description: str or None. The parser's description.
     """
     parser = argparse.ArgumentParser(prog="keras-mlrnn", description=description)
@@ -237,6 +237,7 @@ def build_parser(commands, description=None):
     ).add_argument("arguments", nargs="*", help="see keras-mlrnn benchmark --help")
     _add_compare(sub, commands["compare"])
     _add_data(sub, commands["data stats"])
+    _add_export(sub, commands["export"])
     return parser
 
 
@@ -339,6 +340,31 @@ def _add_predict(sub, func):
         "--save-attention", default=None, metavar="DIR", help="write attention PNGs there"
     )
     pred.set_defaults(func=func, uses_keras=True)
+
+
+def _add_export(sub, func):
+    exp = sub.add_parser(
+        "export", help="write a model as SavedModel, ONNX, LiteRT or OpenVINO, and check it"
+    )
+    exp.add_argument(
+        "target", help="a run directory, a .keras file, a preset directory or a built-in preset"
+    )
+    exp.add_argument("--method", default=None, help="method of a built-in preset target")
+    exp.add_argument(
+        "--format",
+        required=True,
+        choices=["saved_model", "onnx", "litert", "openvino"],
+        help="saved_model: a folder; onnx: .onnx; litert: .tflite; openvino: .xml (+ .bin)",
+    )
+    exp.add_argument("--out", required=True, metavar="PATH", help="where to write (never replaced)")
+    exp.add_argument(
+        "--check-images",
+        nargs="+",
+        default=None,
+        metavar="IMAGE",
+        help="image files to compare the artifact with Keras on (default: 4 generated scenes)",
+    )
+    exp.set_defaults(func=func, uses_keras=True)
 
 
 def _add_compare(sub, func):

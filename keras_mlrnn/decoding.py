@@ -53,6 +53,26 @@ def tile_beams(x, beam_size):
     return ops.repeat(x, beam_size, axis=0)
 
 
+def describe_beam_search(beam_size, max_length, ending):
+    """The decision of a beam-search method in words, for a served model's description."""
+    return (
+        f"beam search over label sequences (beam {beam_size}, at most {max_length} labels, "
+        f"{ending}): sets are the best path's labels, not a function of the scores"
+    )
+
+
+def top_k_by_sort(x, k):
+    """`(values, indices)` of the `k` largest of each row of `x`: `ops.top_k` by a sort.
+
+    Ties go to the lower index, as with `ops.top_k`. Written with `argsort`
+    because JAX's `top_k` lowers to an operation that TensorFlow's SavedModel
+    loader of the same era cannot read, so a model exported from JAX would
+    not load; a sort of one row of beams is cheap.
+    """
+    indices = ops.cast(ops.argsort(-x, axis=-1)[:, :k], "int32")
+    return ops.take_along_axis(x, indices, axis=-1), indices
+
+
 def beam_search(
     step_fn,
     initial_state,
@@ -141,7 +161,7 @@ def beam_search(
             if step < min_length:
                 end_score = ops.full((B, K), NEG_INF, dtype="float32")
         pool_score = ops.concatenate([done_score, end_score], axis=1)
-        done_score, keep = ops.top_k(pool_score, k=K)
+        done_score, keep = top_k_by_sort(pool_score, K)
         done_paths = _gather(ops.concatenate([done_paths, alive_paths], axis=1), keep)
         done_length = _gather(
             ops.concatenate([done_length, ops.full((B, K), step, dtype="int32")], axis=1), keep
@@ -150,7 +170,7 @@ def beam_search(
         if step == L:
             break
 
-        alive_score, flat = ops.top_k(ops.reshape(grow, (-1, K * V)), k=K)
+        alive_score, flat = top_k_by_sort(ops.reshape(grow, (-1, K * V)), K)
         parent = flat // V
         token = ops.cast(flat % V, "int32")
         alive_paths = _gather(alive_paths, parent)

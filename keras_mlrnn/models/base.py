@@ -44,7 +44,7 @@ from keras_mlrnn import backbones
 from keras_mlrnn.data import checks
 from keras_mlrnn.metrics import MeanAveragePrecision, MultiLabelF1
 from keras_mlrnn.models.batched_method import BatchedMethod, Unsaved
-from keras_mlrnn.models.decision import decide_sets
+from keras_mlrnn.models.decision import decide_sets, describe_threshold_rule
 from keras_mlrnn.models.replicas import per_replica_loss
 from keras_mlrnn.models.trained_backbone import copy_trained_backbone, is_trained_model
 
@@ -143,6 +143,10 @@ class MultiLabelModel(keras.Model):
         `keras_mlrnn.models.decision.decide_sets`).
         """
         return decide_sets(outputs["scores"], 0.5)
+
+    def describe_decision(self):
+        """The decision rule in one line (what an exported model's `sets` output computes)."""
+        return describe_threshold_rule(0.5)
 
     def decode_sets(self, images):
         """The method's multi-hot decision for a batch: `decide` on its inference outputs."""
@@ -644,6 +648,36 @@ class MultiLabelModel(keras.Model):
         if "dtype" in config and isinstance(config["dtype"], dict):
             config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
         return cls(**config)
+
+    def export(self, filepath, format="saved_model", verbose=False, **kwargs):
+        """Writes the model for serving outside Keras (`keras_mlrnn.export.export_model`).
+
+        The artifact takes uint8 images `(B, S, S, 3)` and returns `scores`
+        and `sets` (the method's own decision); its class names and decision
+        rule are written beside it (`serving.json`). No call is needed first.
+
+        Args:
+            filepath: str. A folder for "saved_model"; a file ending in
+                `.onnx`, `.tflite` (litert) or `.xml` (openvino).
+            format: str. "saved_model" (also "tf_saved_model"), "onnx",
+                "litert" or "openvino". Defaults to "saved_model".
+            verbose: bool. The converters' own messages. Defaults to False.
+
+        Returns:
+            dict: "path", "serving_file", "bytes", "format".
+
+        Example:
+        ```python
+        model.export("br.onnx", format="onnx")
+        from keras_mlrnn.serving import load_artifact
+        scores, sets = load_artifact("br.onnx")(images)
+        ```
+        """
+        if kwargs:
+            raise ValueError(f"export takes no {', '.join(sorted(kwargs))}: the input is fixed.")
+        from keras_mlrnn.export import export_model
+
+        return export_model(self, filepath, format=format, verbose=verbose)
 
     @classmethod
     def from_preset(cls, preset, load_weights=True, **overrides):

@@ -5,7 +5,7 @@ from keras import layers, ops
 
 from keras_mlrnn.losses.asymmetric import check_classification_loss, per_image_loss
 from keras_mlrnn.models.base import MultiLabelModel, config_fields
-from keras_mlrnn.models.decision import decide_sets
+from keras_mlrnn.models.decision import decide_sets, describe_threshold_rule
 from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
 
 
@@ -85,3 +85,6 @@ class BinaryRelevance(MultiLabelModel):
 
     def decide(self, outputs):
         return decide_sets(outputs["scores"], self.threshold, self.top_k)
+
+    def describe_decision(self):
+        return describe_threshold_rule(self.threshold, self.top_k)

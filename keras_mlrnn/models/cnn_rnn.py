@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from keras_mlrnn.decoding import beam_search, path_to_multi_hot, tile_beams
+from keras_mlrnn.decoding import beam_search, describe_beam_search, path_to_multi_hot, tile_beams
 from keras_mlrnn.layers import LabelEmbedding
 from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import top_k_mask
@@ -318,3 +318,9 @@ class CNNRNN(MultiLabelModel):
 
     def decide(self, outputs):
         return outputs["sets"]  # the beam search's best path
+
+    def describe_decision(self):
+        ending = "a path ends with the end token"
+        if self.top_k is not None:
+            ending += f"; of its labels the {self.top_k} best-scoring are kept"
+        return describe_beam_search(self.beam_size, self.decode_length, ending)

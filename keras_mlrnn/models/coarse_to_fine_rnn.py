@@ -7,8 +7,8 @@ from keras_mlrnn.layers import LabelEmbedding, SoftAttention
 from keras_mlrnn.losses import JointMaxMargin
 from keras_mlrnn.losses.asymmetric import check_classification_loss, per_image_loss
 from keras_mlrnn.models.base import MultiLabelModel, config_fields
-from keras_mlrnn.models.decision import decide_sets
-from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
+from keras_mlrnn.models.decision import decide_sets, describe_threshold_rule
+from keras_mlrnn.models.tensor_helpers import first_argmax, weighted_batch_mean
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -160,7 +160,7 @@ class CoarseToFineRNN(MultiLabelModel):
             lstm_in = ops.concatenate([self.embedding(previous), context], axis=-1)
             output, (h, c) = self.cell(lstm_in, [h, c], training=training)
             logits = self.classifier(output)
-            previous = ops.cast(ops.argmax(ops.stop_gradient(logits), axis=-1), "int32")
+            previous = first_argmax(ops.stop_gradient(logits))
             step_logits.append(ops.cast(logits, "float32"))
             local_weights.append(weights)
         step_logits = ops.stack(step_logits, axis=1)
@@ -199,6 +199,9 @@ class CoarseToFineRNN(MultiLabelModel):
     def decide(self, outputs):
         return decide_sets(outputs["scores"], self.threshold)
 
+    def describe_decision(self):
+        return describe_threshold_rule(self.threshold)
+
     def explain_batch(self, images):
         """`explain` for one batch: the global glance, then each step.
 
@@ -212,7 +215,7 @@ class CoarseToFineRNN(MultiLabelModel):
         batch = ops.shape(probs)[0]
         glance = ops.zeros((batch, 1, self.num_classes))
         step_scores = ops.concatenate([glance, probs], axis=1)
-        labels = ops.cast(ops.argmax(probs, axis=-1), "int32")
+        labels = first_argmax(probs)
         labels = ops.concatenate([ops.full((batch, 1), -1, "int32"), labels], axis=1)
         return {
             "attention": ops.cast(out["attention"], "float32"),

@@ -40,6 +40,14 @@ def decide_sets(scores, threshold, top_k=None):
     return ops.cast(keep, "float32")
 
 
+def describe_threshold_rule(threshold, top_k=None):
+    """The rule of `decide_sets` in words, for a served model's description."""
+    rule = f"sets = scores >= {float(threshold):g}"
+    if top_k is not None:
+        rule += f", within each image's top {int(top_k)} scores (ties: the lower class index)"
+    return rule
+
+
 def tune_on_grid(candidates, sets_for, labels, metric="OF1"):
     """The grid value whose decisions score best on validation labels.
 

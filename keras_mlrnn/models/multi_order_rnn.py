@@ -6,9 +6,9 @@ from keras import layers, ops
 from keras_mlrnn.layers import LabelEmbedding
 from keras_mlrnn.losses import MultiOrderLoss
 from keras_mlrnn.models.base import MultiLabelModel, config_fields
-from keras_mlrnn.models.decision import decide_sets
+from keras_mlrnn.models.decision import decide_sets, describe_threshold_rule
 from keras_mlrnn.models.stages import TrainedInStages
-from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
+from keras_mlrnn.models.tensor_helpers import first_argmax, weighted_batch_mean
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -148,7 +148,7 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
             logits = self.classifier(self.dropout(output, training=training))
             step_logits.append(logits)
             # Feed back the most confident label (eq. 1); not differentiable.
-            previous = ops.cast(ops.argmax(ops.stop_gradient(logits), axis=-1), "int32")
+            previous = first_argmax(ops.stop_gradient(logits))
         step_logits = ops.cast(ops.stack(step_logits, axis=1), "float32")
         # Label-wise max over steps, then sigmoid (section 3.3).
         scores = ops.sigmoid(ops.max(step_logits, axis=1))
@@ -170,6 +170,9 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
     def decide(self, outputs):
         return decide_sets(outputs["scores"], self.threshold)
 
+    def describe_decision(self):
+        return describe_threshold_rule(self.threshold)
+
     def explain_batch(self, images):
         """`explain` for one batch: the label each step was surest of (no places: no attention).
 
@@ -179,7 +182,7 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
         logits = self.compute_outputs(images, None, training=False)["step_logits"]
         probs = ops.cast(ops.sigmoid(logits), "float32")
         return {
-            "labels": ops.cast(ops.argmax(probs, axis=-1), "int32"),
+            "labels": first_argmax(probs),
             "scores": ops.max(probs, axis=-1),
             "step_scores": probs,
         }

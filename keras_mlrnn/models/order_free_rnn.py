@@ -1,14 +1,19 @@
-"""`OrderFreeRNN` (Chen et al., AAAI 2018): attention, candidate pool, confidence-ranked LSTM."""
+"""`OrderFreeRNN` (Chen et al., AAAI 2018): attention, candidate pool, confidence-ranked LSTM.
+
+One class, over 350 lines: the paper's parts (attention, candidate pool,
+confidence ranking, the staged training), its beam-search decision and the
+val tuning of the stop threshold, each a short method of the same model.
+"""
 
 import keras
 from keras import layers, ops
 
-from keras_mlrnn.decoding import beam_search, path_to_multi_hot, tile_beams
+from keras_mlrnn.decoding import beam_search, describe_beam_search, path_to_multi_hot, tile_beams
 from keras_mlrnn.layers import CandidatePoolMask, SoftAttention
 from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import tune_on_grid
 from keras_mlrnn.models.stages import TrainedInStages
-from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
+from keras_mlrnn.models.tensor_helpers import first_argmax, weighted_batch_mean
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -212,7 +217,7 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
                 features, projected, pooled, v_pred, chosen, h, c, training
             )
             # eqs. 9-10: the most confident label still in the pool leaves it.
-            label = ops.argmax(self.pool_mask(ops.stop_gradient(logits), 1.0 - chosen), axis=-1)
+            label = first_argmax(self.pool_mask(ops.stop_gradient(logits), 1.0 - chosen))
             chosen = chosen + ops.one_hot(label, self.num_classes)
             v_pred = ops.sigmoid(logits)
             step_logits.append(logits)
@@ -298,6 +303,11 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
 
     def decide(self, outputs):
         return outputs["sets"]  # the beam search's best path
+
+    def describe_decision(self):
+        floor = float(ops.convert_to_numpy(self.stop_threshold))  # a weight: tuned on val
+        ending = f"a path ends where any label would take its probability below {floor:g}"
+        return describe_beam_search(self.beam_size, self.decode_length, ending)
 
     # ------------------------------------------------------ user helpers
     def _as_maps(self, weights):

@@ -8,8 +8,8 @@ from keras_mlrnn.layers import SpatialTransformer
 from keras_mlrnn.losses import region_constraints
 from keras_mlrnn.metrics import decide
 from keras_mlrnn.models.base import MultiLabelModel, config_fields
-from keras_mlrnn.models.decision import decide_sets, tune_on_grid
-from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
+from keras_mlrnn.models.decision import decide_sets, describe_threshold_rule, tune_on_grid
+from keras_mlrnn.models.tensor_helpers import first_argmax, weighted_batch_mean
 
 
 @keras.saving.register_keras_serializable(package="keras_mlrnn")
@@ -179,6 +179,10 @@ class RegionAttentionRNN(MultiLabelModel):
     def decide(self, outputs):
         return decide_sets(outputs["scores"], self.threshold, self.top_k)
 
+    def describe_decision(self):
+        threshold = float(ops.convert_to_numpy(self.threshold))  # a weight: tuned on val
+        return describe_threshold_rule(threshold, self.top_k)
+
     def _boxes(self, thetas):
         sx, sy, tx, ty = (thetas[..., i] for i in range(4))
         # A region spans [t - |s|, t + |s|] in normalised coordinates.
@@ -200,7 +204,7 @@ class RegionAttentionRNN(MultiLabelModel):
         probs = ops.cast(ops.softmax(region_logits, axis=-1), "float32")
         return {
             "boxes": ops.cast(self._boxes(thetas), "float32"),
-            "labels": ops.cast(ops.argmax(probs, axis=-1), "int32"),
+            "labels": first_argmax(probs),
             "scores": ops.max(probs, axis=-1),
             "step_scores": probs,
         }
