@@ -13,23 +13,22 @@ Examples:
     keras-mlrnn data stats --dataset voc2007 --data-dir /data/VOCdevkit
     keras-mlrnn export voc2007 --method binary-relevance --format onnx --out br.onnx
 
-One function per command, each short (the module is over 350 lines for
-their number; the parser is in `cli_parser`, the messages in `cli_messages`).
+One function per command (`predict` in `cli_predict`); the parser is in
+`cli_parser`, the messages in `cli_messages`.
 """
 
-import json
 import os
 import sys
 import time
-import zipfile
 
 # Set before anything imports TensorFlow (this module imports neither it nor
 # Keras at the top, so `--help` and argument errors come back at once).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ logs quiet
 
-from keras_mlrnn import cli_parser  # noqa: E402
+from keras_mlrnn import cli_parser, cli_predict  # noqa: E402
 from keras_mlrnn.cli_messages import one_line_warnings, os_error_line  # noqa: E402
 from keras_mlrnn.cli_parser import optional_path  # noqa: E402, F401 (re-exported)
+from keras_mlrnn.trained_models import load_trained_model  # noqa: E402
 
 
 def parse_model_args(items):
@@ -153,113 +152,6 @@ def _evaluate(args):
     return 0
 
 
-def load_trained_model(preset=None, method=None, model_path=None):
-    """The model `predict` uses: a preset (directory, or built-in name + method) or a file.
-
-    Args:
-        preset: str or None. A preset directory, or a built-in name
-            ("scenes", "coco", ...) together with `method`.
-        method: str or None. CLI name of the method for a built-in preset.
-        model_path: str or None. A `.keras` file or a run directory.
-    """
-    import keras
-
-    import keras_mlrnn.models as models
-    from keras_mlrnn.presets import is_preset_dir, load_preset
-    from keras_mlrnn.run_dir import RunDirectory
-
-    if (preset is None) == (model_path is None):
-        raise ValueError("Give exactly one of --preset and --model.")
-    if model_path is not None:
-        if os.path.isdir(model_path):
-            model_path = RunDirectory(model_path).model_path
-        if not os.path.isfile(model_path):
-            raise FileNotFoundError(f"No model file at {model_path}.")
-        try:
-            return keras.saving.load_model(model_path, compile=False)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-            # Keras says "File not found" of a file that is there but no zip archive.
-            if isinstance(e, ValueError) and "File not found" not in str(e):
-                raise
-            raise ValueError(
-                f"{model_path} cannot be read as a .keras file (not a whole zip archive); it is "
-                "probably truncated or damaged: copy it again, or train it again."
-            ) from None
-    if is_preset_dir(preset):
-        return load_preset(preset)
-    if os.sep in preset or preset.startswith("."):  # a path, not a built-in name
-        where = "holds no config.json" if os.path.isdir(preset) else "does not exist"
-        raise FileNotFoundError(f"--preset {preset} is not a preset folder: it {where}.")
-    if method is None:
-        raise ValueError(
-            f"--preset {preset} is a built-in name: also give --method "
-            f"({', '.join(sorted(models.MODELS))})."
-        )
-    if method not in models.MODELS:
-        raise ValueError(f"Unknown --method {method!r}; choose from {sorted(models.MODELS)}.")
-    return models.MODELS[method].from_preset(preset)
-
-
-def _predict(args):
-    import numpy as np
-
-    from keras_mlrnn import visualize
-    from keras_mlrnn.images import read_image
-
-    model = load_trained_model(args.preset, args.method, args.model)
-    if args.save_attention:
-        from keras_mlrnn.run_dir import check_writable
-
-        check_writable(args.save_attention, "--save-attention")  # before any prediction
-    if args.save_attention and not visualize.has_attention(model):
-        raise ValueError(
-            f"--save-attention: {type(model).__name__} has no steps to draw; pictures "
-            f"exist for {', '.join(visualize.explainable_methods())}."
-        )
-    paths, images, failed = [], [], []
-    for path in args.images:  # predict what can be read, then name what could not
-        try:
-            images.append(read_image(path, model.image_size))
-            paths.append(path)
-        except (FileNotFoundError, ValueError) as e:
-            failed.append(str(e))
-    if paths:
-        images = np.stack(images)
-        predicted = model.predict_labels(images, top=args.top)
-        _print_predictions(paths, predicted, args.json)
-        if args.save_attention:
-            stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
-            written = visualize.save_explanations(
-                model, images, args.save_attention, names=stems, predicted=predicted
-            )
-            print(f"Attention pictures: {', '.join(written)}", file=sys.stderr)
-    for message in failed:
-        print(f"error: {message}", file=sys.stderr)
-    if failed:
-        print(
-            f"error: {len(failed)} of {len(args.images)} images could not be read "
-            f"({len(paths)} predicted).",
-            file=sys.stderr,
-        )
-        return 2
-    return 0
-
-
-def _print_predictions(paths, predicted, as_json):
-    """Prints each image's labels: a table, or JSON with `as_json`."""
-    if as_json:
-        rows = [
-            {"image": path, "labels": [{"name": n, "score": s} for n, s in labels]}
-            for path, labels in zip(paths, predicted)
-        ]
-        print(json.dumps(rows, indent=2))
-        return
-    width = max(len(p) for p in paths)
-    for path, labels in zip(paths, predicted):
-        text = ", ".join(f"{n} ({s:.2f})" for n, s in labels) or "(no label)"
-        print(f"{path:<{width}}  {text}")
-
-
 def _compare(args):
     from keras_mlrnn import compare
 
@@ -327,7 +219,7 @@ def build_parser():
     commands = {
         "train": _train,
         "evaluate": _evaluate,
-        "predict": _predict,
+        "predict": cli_predict.predict,
         "compare": _compare,
         "data stats": _data_stats,
         "export": _export,

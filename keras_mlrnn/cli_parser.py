@@ -2,7 +2,7 @@
 
 The commands themselves are in `keras_mlrnn.cli`; this module only says
 which options each takes, and checks their values as they are parsed. At
-about 360 lines it is one short function per command or group of options,
+about 420 lines it is one short function per command or group of options,
 most of each its help texts.
 """
 
@@ -323,8 +323,40 @@ def _add_evaluate(sub, func):
 
 
 def _add_predict(sub, func):
-    pred = sub.add_parser("predict", help="labels (and attention pictures) for image files")
-    pred.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, ...)")
+    pred = sub.add_parser(
+        "predict", help="label photos: printed, or streamed to a CSV / JSON-lines file (--out)"
+    )
+    pred.add_argument(
+        "images",
+        nargs="*",
+        metavar="INPUT",
+        help="image files, folders (recursive), glob patterns ('photos/**/*.jpg'), or .txt "
+        "files listing one path a line",
+    )
+    pred.add_argument("--csv", default=None, metavar="FILE", help="also the paths of a CSV")
+    pred.add_argument(
+        "--csv-column", default=None, metavar="NAME", help="its filename column (default: first)"
+    )
+    pred.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="stream the results to FILE (.csv or .jsonl) batch by batch, with a progress bar",
+    )
+    pred.add_argument("--resume", action="store_true", help="continue --out: skip what it has")
+    pred.add_argument(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="label only shard K of N (disjoint, by path): N processes share one collection",
+    )
+    pred.add_argument(
+        "--all-scores", action="store_true", help="with --out: every class's score, a column each"
+    )
+    pred.add_argument(
+        "--errors", default=None, metavar="FILE", help="with --out: default OUT.errors.csv"
+    )
+    pred.add_argument("--batch-size", type=positive_int, default=32, help="with --out")
     pred.add_argument("--preset", default=None, help="preset directory or built-in name")
     pred.add_argument("--method", default=None, help="method of a built-in --preset")
     pred.add_argument("--model", default=None, help="a .keras file or a run directory")
@@ -334,7 +366,8 @@ def _add_predict(sub, func):
         type=positive_int,
         default=None,
         metavar="K",
-        help="print the K highest-scoring classes instead of the method's decision",
+        help="print the K highest-scoring classes instead of the method's decision; with "
+        "--out, the number of scores written per image (default 5)",
     )
     pred.add_argument(
         "--save-attention", default=None, metavar="DIR", help="write attention PNGs there"
