@@ -173,9 +173,6 @@ def label_collection(
         FileExistsError: `out` exists and `resume` is False.
         ValueError: `out` is neither .csv nor .jsonl, or does not match.
     """
-    from keras_mlrnn.data.image_stream import image_stream
-    from keras_mlrnn.models.batched_method import BatchedMethod
-
     if not out.endswith((".csv", ".jsonl")):
         raise ValueError(f"--out {out}: write a .csv or a .jsonl file.")
     names = model.class_names or [f"class_{c}" for c in range(model.num_classes)]
@@ -187,39 +184,73 @@ def label_collection(
         skipped = done_paths(out, _columns(names, all_scores)) | _read_errors(errors)
     todo = [p for p in paths if p not in skipped]
     writer = _Writer(out, names, top, all_scores, append=os.path.exists(out))
-    new_errors = not os.path.exists(errors)
-    failed, labelled, timed, start = 0, 0, 0, None
-    bar = _Progress(len(todo), progress)
-    runner = BatchedMethod(model, "scores_and_sets")
-    with open(errors, "a", newline="", encoding="utf-8") as error_file:
-        error_rows = csv.writer(error_file)
-        if new_errors:
-            error_rows.writerow(["path", "reason"])
-        expected = 0  # the next index the stream should deliver
-        for images, indices in image_stream(todo, model.image_size, batch_size) if todo else ():
-            result = runner.predict_on_batch(images)
-            batch_paths = [todo[i] for i in indices]
-            writer.write(batch_paths, np.asarray(result["scores"]), np.asarray(result["sets"]))
-            delivered = set(indices.tolist())
-            gone = [todo[i] for i in range(expected, int(indices[-1]) + 1) if i not in delivered]
-            for path in gone:
-                error_rows.writerow([path, _failure_reason(path)])
-            error_file.flush()
-            expected = int(indices[-1]) + 1
-            labelled, failed = labelled + len(indices), failed + len(gone)
-            bar.update(len(indices) + len(gone))
-            if start is None:  # timed from the end of the first batch: start-up and tracing out
-                start = time.time()
-            else:
-                timed += len(indices)
-        for path in todo[expected:]:  # failures after the last readable image
-            error_rows.writerow([path, _failure_reason(path)])
-            failed += 1
-    writer.close()
-    seconds = time.time() - start if start else 0.0
+    try:
+        with _ErrorLog(errors) as error_log:
+            counts = _label(
+                model, todo, batch_size, writer, error_log, _Progress(len(todo), progress)
+            )
+    finally:
+        writer.close()
+    labelled, failed, timed, seconds = counts
     return {
         "labelled": labelled, "failed": failed, "skipped": len(paths) - len(todo),
         "total": len(paths), "seconds": seconds,
         "images_per_second": timed / seconds if timed else 0.0,
         "out": out, "errors": errors,
     }  # fmt: skip
+
+
+class _ErrorLog:
+    """The errors file: `path,reason` rows, appended and flushed as failures are found."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        new = not os.path.exists(self.path)
+        self.file = open(self.path, "a", newline="", encoding="utf-8")
+        self.rows = csv.writer(self.file)
+        if new:
+            self.rows.writerow(["path", "reason"])
+        return self
+
+    def add(self, paths):
+        for path in paths:
+            self.rows.writerow([path, _failure_reason(path)])
+        self.file.flush()
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+
+def _label(model, todo, batch_size, writer, error_log, bar):
+    """The loop: predict each decoded batch, write it, name the files the stream skipped.
+
+    Returns:
+        (labelled, failed, images timed, seconds timed): timed from the end of
+        the first batch, so start-up and tracing are left out.
+    """
+    from keras_mlrnn.data.image_stream import image_stream
+    from keras_mlrnn.models.batched_method import BatchedMethod
+
+    runner = BatchedMethod(model, "scores_and_sets")
+    labelled = failed = timed = expected = 0  # expected: the next index the stream owes
+    start = None
+    for images, indices in image_stream(todo, model.image_size, batch_size) if todo else ():
+        result = runner.predict_on_batch(images)
+        writer.write(
+            [todo[i] for i in indices], np.asarray(result["scores"]), np.asarray(result["sets"])
+        )
+        delivered = set(indices.tolist())
+        gone = [todo[i] for i in range(expected, int(indices[-1]) + 1) if i not in delivered]
+        error_log.add(gone)
+        expected = int(indices[-1]) + 1
+        labelled, failed = labelled + len(indices), failed + len(gone)
+        bar.update(len(indices) + len(gone))
+        if start is None:
+            start = time.time()
+        else:
+            timed += len(indices)
+    error_log.add(todo[expected:])  # failures after the last readable image
+    failed += len(todo) - expected
+    return labelled, failed, timed, (time.time() - start if start else 0.0)
