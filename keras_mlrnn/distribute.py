@@ -47,6 +47,21 @@ def local_devices():
     return keras.distribution.list_devices()
 
 
+def start_multi_worker():
+    """Creates TensorFlow's `MultiWorkerMirroredStrategy` now, before any TensorFlow op.
+
+    TensorFlow configures its collective operations once, at program start:
+    a strategy created after the first op fails ("Collective ops must be
+    configured at program startup"). `keras_mlrnn.runs.train` calls this
+    first; `data_parallel("multi-worker")` then reuses the strategy.
+    """
+    import tensorflow as tf
+
+    if "multi-worker" not in _TF_STRATEGIES:  # it takes every local device itself
+        _TF_STRATEGIES["multi-worker"] = tf.distribute.MultiWorkerMirroredStrategy()
+    return _TF_STRATEGIES["multi-worker"]
+
+
 @contextlib.contextmanager
 def data_parallel(kind="data-parallel", devices=None):
     """Context in which models are built and compiled for data-parallel training.
@@ -62,6 +77,11 @@ def data_parallel(kind="data-parallel", devices=None):
     if kind not in KINDS:
         raise ValueError(f"Unknown --distribute {kind!r}; expected one of {KINDS}.")
     backend = keras.backend.backend()
+    if kind == "multi-worker" and backend == "tensorflow":
+        strategy = start_multi_worker()  # before local_devices(), which starts TensorFlow
+        with strategy.scope():
+            yield strategy
+        return
     devices = list(devices) if devices is not None else local_devices()
     if backend == "jax":
         if kind != "data-parallel":
@@ -80,10 +100,7 @@ def data_parallel(kind="data-parallel", devices=None):
 
         key = (kind, tuple(devices))
         if key not in _TF_STRATEGIES:
-            if kind == "multi-worker":
-                _TF_STRATEGIES[key] = tf.distribute.MultiWorkerMirroredStrategy()
-            else:
-                _TF_STRATEGIES[key] = tf.distribute.MirroredStrategy(devices=devices)
+            _TF_STRATEGIES[key] = tf.distribute.MirroredStrategy(devices=devices)
         strategy = _TF_STRATEGIES[key]
         with strategy.scope():
             yield strategy

@@ -571,6 +571,10 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
     Returns:
         dict: the contents of `metrics.json`.
     """
+    if options.get("distribute") == "multi-worker" and keras.backend.backend() == "tensorflow":
+        from keras_mlrnn.distribute import start_multi_worker
+
+        start_multi_worker()  # before any TensorFlow op: collectives are set up at start
     run = RunDirectory(run_dir)
     _check_options(options, overwrite)
     check_writable(run.path, "--run-dir")
