@@ -294,14 +294,19 @@ def _add_train(sub, func):
     train.set_defaults(func=func, uses_keras=True)
 
 
+def _add_model_target(parser):
+    """The model a command reads: TARGET, and --method for a built-in preset name."""
+    parser.add_argument(
+        "target", help="a run directory, a .keras file, a preset directory or a built-in preset"
+    )
+    parser.add_argument("--method", default=None, help="method of a built-in preset target")
+
+
 def _add_evaluate(sub, func):
     evaluate = sub.add_parser(
         "evaluate", help="print the metric table of a run, .keras file or preset on any data set"
     )
-    evaluate.add_argument(
-        "target", help="a run directory, a .keras file, a preset directory or a built-in preset"
-    )
-    evaluate.add_argument("--method", default=None, help="method of a built-in preset target")
+    _add_model_target(evaluate)
     _add_data_arguments(evaluate)
     evaluate.add_argument(
         "--split",
@@ -379,10 +384,7 @@ def _add_export(sub, func):
     exp = sub.add_parser(
         "export", help="write a model as SavedModel, ONNX, LiteRT or OpenVINO, and check it"
     )
-    exp.add_argument(
-        "target", help="a run directory, a .keras file, a preset directory or a built-in preset"
-    )
-    exp.add_argument("--method", default=None, help="method of a built-in preset target")
+    _add_model_target(exp)
     exp.add_argument(
         "--format",
         required=True,
