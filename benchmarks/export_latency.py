@@ -22,7 +22,6 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SUFFIX = {"saved_model": "", "onnx": ".onnx", "litert": ".tflite", "openvino": ".xml"}
 
 
 def _median_seconds(run, repeats):
@@ -65,6 +64,7 @@ def main():
     args = parser.parse_args()
 
     import keras_mlrnn.models  # noqa: F401 (registers the model classes the presets name)
+    from keras_mlrnn.export import SUFFIXES, artifact_bytes
     from keras_mlrnn.presets import load_preset
     from keras_mlrnn.serving import compare_with_model, load_artifact
 
@@ -86,7 +86,7 @@ def main():
             )
             rows.append(("Keras predict", None, keras_one, keras_32, None))
         for format in args.formats:
-            path = os.path.join(args.out, f"{method}{SUFFIX[format]}")
+            path = os.path.join(args.out, f"{method}{SUFFIXES[format]}")
             if not os.path.exists(path):
                 os.makedirs(args.out, exist_ok=True)
                 model.export(path, format=format)
@@ -96,7 +96,7 @@ def main():
             check = compare_with_model(model, artifact, batch)
             t_one = _median_seconds(lambda: artifact(one), args.repeats)
             t_32 = _median_seconds(lambda: artifact(batch), args.batch_repeats)
-            mib = _size(path) / 2**20
+            mib = artifact_bytes(path) / 2**20
             rows.append((format, mib, t_one, t_32, check))
         for name, mib, t_one, t_32, check in rows:
             size_cell = "-" if mib is None else f"{mib:.1f}"
@@ -104,13 +104,6 @@ def main():
             same = "-" if check is None else ("yes" if check["sets_equal"] else "NO")
             print(f"| {method} | {size} | {name} | {size_cell} | {1000 * t_one:.1f} | "
                   f"{1000 * t_32:.0f} | {32 / t_32:.1f} | {diff} | {same} |")  # fmt: skip
-
-
-def _size(path):
-    if os.path.isfile(path):
-        extra = path[:-4] + ".bin" if path.endswith(".xml") else None
-        return os.path.getsize(path) + (os.path.getsize(extra) if extra else 0)
-    return sum(os.path.getsize(os.path.join(d, n)) for d, _, names in os.walk(path) for n in names)
 
 
 if __name__ == "__main__":

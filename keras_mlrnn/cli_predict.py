@@ -14,32 +14,31 @@ import os
 import sys
 
 
-def predict_inputs(args):
-    """The image paths of a `predict` command line: its inputs and CSV, then its shard."""
-    from keras_mlrnn.data.image_inputs import csv_images, find_images, parse_shard, shard
+def predict_inputs(args, shard_of=None):
+    """The image paths of a `predict` command line: its inputs and CSV, then `shard_of`
+    (`(K, N)` from `--shard`, or None for all)."""
+    from keras_mlrnn.data.image_inputs import csv_images, find_images, shard
 
     paths = find_images(args.images)
     if args.csv:
         paths = list(dict.fromkeys(paths + csv_images(args.csv, args.csv_column)))
     if not paths:
         raise ValueError("predict: no image given (files, folders, patterns, a list or --csv).")
-    if args.shard:
-        paths = shard(paths, *parse_shard(args.shard))
+    if shard_of is not None:
+        paths = shard(paths, *shard_of)
     return paths
 
 
 def predict(args):
     """Runs `keras-mlrnn predict`: print mode, or the streaming mode with `--out`."""
+    from keras_mlrnn.data.image_inputs import parse_shard
     from keras_mlrnn.trained_models import load_trained_model
 
-    if args.shard:
-        from keras_mlrnn.data.image_inputs import parse_shard
-
-        parse_shard(args.shard)  # a bad --shard is named before the model loads
+    shard_of = parse_shard(args.shard) if args.shard else None  # named before the model loads
     if args.resume and not args.out:
         raise ValueError("--resume continues an --out file: give --out too.")
     model = load_trained_model(args.preset, args.method, args.model)
-    paths = predict_inputs(args)
+    paths = predict_inputs(args, shard_of)
     if args.out:
         return _stream_mode(args, model, paths)
     return _print_mode(args, model, paths)

@@ -192,7 +192,7 @@ def export_model(model, path, format="saved_model", verbose=False):
         _add_onnx_metadata(path, description)
     with open(sidecar, "w") as f:
         json.dump(description, f, indent=2)
-    return {"path": path, "serving_file": sidecar, "bytes": _size(path), "format": format}
+    return {"path": path, "serving_file": sidecar, "bytes": artifact_bytes(path), "format": format}
 
 
 def _add_onnx_metadata(path, description):
@@ -220,7 +220,8 @@ def _remove_partial(path):
         os.remove(path)
 
 
-def _size(path):
+def artifact_bytes(path):
+    """An artifact's size on disk: a file, a SavedModel folder, or OpenVINO's .xml and .bin."""
     if path.endswith(".xml"):  # OpenVINO: the graph, and its weights beside it
         return sum(os.path.getsize(p) for p in (path, path[:-4] + ".bin") if os.path.isfile(p))
     if os.path.isfile(path):

@@ -127,9 +127,7 @@ class _Progress:
 def _failure_reason(path):
     from keras_mlrnn.images import header_problem
 
-    if not os.path.isfile(path):
-        return "the file does not exist"
-    return header_problem(path) or "could not be decoded"
+    return header_problem(path) or "could not be decoded"  # a missing file is named there
 
 
 def _read_errors(errors_path):

@@ -20,10 +20,10 @@ import os
 
 import numpy as np
 
-from keras_mlrnn.export import SERVING_FILE, serving_file
+from keras_mlrnn.export import SERVING_FILE, SUFFIXES, serving_file
 
 #: file name ending -> format ("" is a folder: a SavedModel)
-FORMAT_OF_SUFFIX = {".onnx": "onnx", ".tflite": "litert", ".xml": "openvino"}
+FORMAT_OF_SUFFIX = {suffix: format for format, suffix in SUFFIXES.items() if suffix}
 
 
 def artifact_format(path):

@@ -16,12 +16,11 @@ import numpy as np
 import pytest
 
 from keras_mlrnn.catalog import METHODS
-from keras_mlrnn.export import BACKEND_FORMATS, check_format_available
+from keras_mlrnn.export import BACKEND_FORMATS, SUFFIXES, check_format_available
 from keras_mlrnn.models import MODELS
 from keras_mlrnn.serving import compare_with_model, load_artifact
 
 ON_TENSORFLOW = keras.backend.backend() == "tensorflow"
-SUFFIX = {"saved_model": "", "onnx": ".onnx", "litert": ".tflite", "openvino": ".xml"}
 NAMES = ["cat", "dog", "car", "tree", "sky"]
 
 
@@ -57,7 +56,7 @@ CASES = [(m, f) for m in sorted(METHODS) for f in ("saved_model", "onnx", "liter
 @pytest.mark.parametrize("method, format", CASES)
 def test_every_method_runs_in_every_runtime_as_in_keras(method, format, tmp_path):
     model = _tiny(method)
-    path = str(tmp_path / f"model{SUFFIX[format]}")
+    path = str(tmp_path / f"model{SUFFIXES[format]}")
     written = model.export(path, format=format)
     assert written["path"] == path and written["bytes"] > 0
     _check(model, path, _images())
@@ -118,7 +117,7 @@ def test_a_shipped_voc_preset_runs_in_every_runtime(tmp_path):
 
         images, _ = load_scenes("test", num_images=6, image_size=224)
     for format in ("saved_model", "onnx", "litert"):
-        path = str(tmp_path / f"ofr{SUFFIX[format]}")
+        path = str(tmp_path / f"ofr{SUFFIXES[format]}")
         model.export(path, format=format)
         artifact = _check(model, path, images)
         assert artifact.class_names[:3] == ["aeroplane", "bicycle", "bird"]
