@@ -20,8 +20,8 @@ mean +- std over that rate's seeds and the per-class deltas.
 With `--choices` it prints instead, for each method, the recipe its final
 model (`benchmarks/fine_tune_presets.sh`) repeats on train + val:
 "METHOD SIDE HEAD_LR HEAD_EPOCHS LR EPOCHS", the side and stage-2 rate with
-the best val mAP at seed 0 and the best epochs of that run's two stages (runs
-on disk only: the record does not keep the head's epochs for every run).
+the best val mAP at seed 0, that run's best stage-2 epoch, and the head's
+best epoch (median over the seeds that record it). It reads the record only.
 """
 
 import argparse
@@ -141,10 +141,15 @@ def choose(entries):
     return chosen
 
 
-def _print_choices(root):
-    """One line per method: its final model's recipe (the side with the best val mAP)."""
-    runs = finished_runs(root)
-    chosen = choose({key: {"val": best_val(run)} for key, run in runs.items()})
+def _print_choices(entries):
+    """One line per method: its final model's recipe, from the record.
+
+    The side and stage-2 rate with the best val mAP at seed 0 and that run's best
+    stage-2 epoch; the head's rate, and its epochs as the median over the seeds
+    whose head's best val epoch the record holds (seed 0's rows of session 14 were
+    transcribed without it).
+    """
+    chosen = choose(entries)
     for method in sorted({method for method, _ in chosen}):
         sides = {}
         for (m, side), (lr, candidates) in chosen.items():
@@ -152,11 +157,18 @@ def _print_choices(root):
                 sides[side] = (lr, dict(candidates)[lr])
         side = max(sides, key=lambda s: sides[s][1][0])
         lr, (_, epochs, _) = sides[side]
-        head = os.path.join(runs[(method, side, lr, 0)], "head")
-        with open(os.path.join(head, "run_config.json")) as f:
-            head_lr = json.load(f)["learning_rate"]
-        _, head_epochs, _ = best_val(head)
-        print(method, side, head_lr, head_epochs, lr, epochs)
+        head_epochs = {
+            seed: entry["head_val"][1]
+            for (m, _, _, seed), entry in entries.items()
+            if m == method and entry.get("head_val")
+        }
+        if not head_epochs:
+            raise SystemExit(f"{method}: the record holds no head's best epoch")
+        values = sorted(head_epochs.values())
+        middle = len(values) // 2
+        median = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+        head_lr = entries[(method, side, lr, 0)]["head_lr"]
+        print(method, side, head_lr, int(median + 0.5), lr, epochs)
 
 
 def _cell(values):
@@ -224,10 +236,10 @@ def main():
     parser.add_argument("--record", help="default: benchmarks/scores/<dataset>_fine_tune.jsonl")
     parser.add_argument("--choices", action="store_true", help="print the presets' recipes")
     args = parser.parse_args()
-    if args.choices:
-        _print_choices(args.root)
-        return
     path = args.record or record_path(args.dataset)
+    if args.choices:
+        _print_choices(read_record(path))
+        return
     entries = update_record(args.root, args.dataset, args.data_dir, path)
     print_tables(entries, class_names(args.dataset))
 
