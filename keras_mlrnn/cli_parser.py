@@ -265,7 +265,8 @@ def _add_train(sub, func):
         choices=["data-parallel", "multi-worker"],
         default=None,
         help="data-parallel over all local devices (JAX DataParallel / TF MirroredStrategy), "
-        "or TF MultiWorkerMirroredStrategy; --batch-size is the global batch",
+        "or multi-worker: several processes or hosts, each started with its TF_CONFIG "
+        "(TF MultiWorkerMirroredStrategy); --batch-size is the global batch",
     )
     train.add_argument("--save-preset", default=None, metavar="DIR", help="also write a preset")
     train.add_argument(

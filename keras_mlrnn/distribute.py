@@ -3,8 +3,12 @@
 - JAX: `keras.distribution.DataParallel` (the batch is sharded over the
   devices, variables replicated; XLA inserts the gradient all-reduce).
 - TensorFlow: `tf.distribute.MirroredStrategy` (one machine, several
-  devices) or `MultiWorkerMirroredStrategy` (several machines, configured by
-  `TF_CONFIG`).
+  devices) or `MultiWorkerMirroredStrategy` (several processes or machines,
+  configured by `TF_CONFIG`). Every worker runs the same `train`; the chief
+  (task 0) writes the run directory, the others a scratch folder
+  (`worker_scratch_dir`). Keras 3.15 cannot fit under that strategy as it
+  ships (keras-team/keras#20585): `start_multi_worker` mends the two steps
+  that fail (`_mend_keras_for_multi_worker`).
 
 Build and compile the model inside `data_parallel(...)`, then `fit` as
 usual with the *global* batch size. `keras-mlrnn train --distribute` does this.
@@ -21,8 +25,13 @@ with data_parallel():                      # all local devices
 """
 
 import contextlib
+import os
+import shutil
+import tempfile
 
 import keras
+
+from keras_mlrnn.run_dir import OWNER
 
 KINDS = ("data-parallel", "multi-worker")
 # One TensorFlow strategy per (kind, devices) and process: several
@@ -59,7 +68,107 @@ def start_multi_worker():
 
     if "multi-worker" not in _TF_STRATEGIES:  # it takes every local device itself
         _TF_STRATEGIES["multi-worker"] = tf.distribute.MultiWorkerMirroredStrategy()
+        _mend_keras_for_multi_worker()
     return _TF_STRATEGIES["multi-worker"]
+
+
+def _mend_keras_for_multi_worker():
+    """Two steps of Keras 3.15's TensorFlow trainer that fail under MultiWorkerMirroredStrategy.
+
+    Measured with two worker processes (keras-team/keras#20585, open):
+    - `fit` first builds the model from one batch, averaged over the replicas
+      with `strategy.reduce("MEAN", batch)`, which this strategy cannot do
+      eagerly ("Attempt to convert a value (PerReplica ...) to a Tensor").
+      Building needs shapes only: this worker's first replica's batch serves.
+    - each step averages its logs with `strategy.reduce("MEAN", value,
+      axis=0)`, which fails on the scalar loss ("Invalid reduction dimension
+      0 for input with 0 dimensions"). The mean over the replicas
+      (`axis=None`) is what the logs mean.
+    """
+    import tensorflow as tf
+    from keras.src import tree
+    from keras.src.backend.tensorflow import trainer
+
+    def local_batch(strategy, value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return strategy.experimental_local_results(value)[0]
+        return value
+
+    def maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if self._distribute_strategy is None:
+            return
+        strategy = self.distribute_strategy
+        if iterator is not None:
+            for _, _, batches in iterator:
+                first = next(batches)
+                data_batch = tree.map_structure(lambda v: local_batch(strategy, v), first)
+                break
+        with strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    keras_reduce = trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(strategy):
+            return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+        return keras_reduce(values, strategy, reduction)
+
+    trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
+    trainer.reduce_per_replica = reduce_per_replica
+
+
+def is_chief():
+    """False only in a multi-worker run's non-chief workers (task 0, or the "chief" task, leads)."""
+    strategy = _TF_STRATEGIES.get("multi-worker")
+    if strategy is None:
+        return True
+    resolver = strategy.cluster_resolver
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+@contextlib.contextmanager
+def lost_worker_reported(run_dir):
+    """Turns TensorFlow's error for a lost worker into one line saying how to go on.
+
+    When a worker dies, the others' next collective fails within seconds
+    (measured: about 5 s, "Collective ops is aborted by: ... Connection
+    refused"); this raises a `ConnectionError` naming the cause and the
+    `--resume` that continues from the chief's last checkpoint.
+    """
+    import tensorflow as tf
+
+    try:
+        yield
+    except (tf.errors.UnavailableError, tf.errors.AbortedError) as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        cause = next((line for line in lines if "aborted by" in line), lines[0] if lines else "")
+        raise ConnectionError(
+            f"multi-worker training stopped: a worker was lost ({cause}). Start every worker "
+            f"again with --resume {run_dir} to continue from the last checkpoint."
+        ) from error
+
+
+@contextlib.contextmanager
+def worker_scratch_dir(run_dir, resume):
+    """A non-chief worker's run directory: a new temporary folder, removed at the end.
+
+    Every worker runs the same steps (their collectives meet at each one), but
+    only the chief writes `run_dir`. On resume the worker starts from a copy
+    of the chief's `run_dir` (its checkpoints), so `run_dir` must be readable
+    on every machine (a shared file system), as the chief's checkpoints must
+    outlive a lost machine.
+    """
+    scratch = tempfile.mkdtemp(prefix="keras-mlrnn-worker-")
+    path = os.path.join(scratch, os.path.basename(os.path.abspath(run_dir)))
+    try:
+        if resume:
+            shutil.copytree(run_dir, path, ignore=shutil.ignore_patterns(OWNER))
+        yield path
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @contextlib.contextmanager

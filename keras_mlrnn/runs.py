@@ -43,7 +43,13 @@ import keras
 
 from keras_mlrnn.data.augment import check_augmentation
 from keras_mlrnn.data.splits import concatenate, load_splits
-from keras_mlrnn.distribute import data_parallel
+from keras_mlrnn.distribute import (
+    data_parallel,
+    is_chief,
+    lost_worker_reported,
+    start_multi_worker,
+    worker_scratch_dir,
+)
 from keras_mlrnn.evaluation import (  # noqa: F401 (re-exported: the run's scoring)
     evaluate_model,
     label_frequency_map,
@@ -571,10 +577,27 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
     Returns:
         dict: the contents of `metrics.json`.
     """
-    if options.get("distribute") == "multi-worker" and keras.backend.backend() == "tensorflow":
-        from keras_mlrnn.distribute import start_multi_worker
-
+    distribute = options.get("distribute") or (resume and _saved_distribute(run_dir))
+    if distribute == "multi-worker" and keras.backend.backend() == "tensorflow":
         start_multi_worker()  # before any TensorFlow op: collectives are set up at start
+        with lost_worker_reported(run_dir):
+            if is_chief():
+                return _train_in(run_dir, overwrite, resume, verbose, command, options)
+            with worker_scratch_dir(run_dir, resume) as scratch:  # only the chief writes run_dir
+                return _train_in(scratch, overwrite, resume, verbose, command, options)
+    return _train_in(run_dir, overwrite, resume, verbose, command, options)
+
+
+def _saved_distribute(run_dir):
+    """The `distribute` option a run to resume was started with (None if unreadable)."""
+    try:
+        return (read_config(run_dir) or {}).get("distribute")
+    except ValueError:  # a damaged file: _prepare names it
+        return None
+
+
+def _train_in(run_dir, overwrite, resume, verbose, command, options):
+    """`train` in `run_dir` once the distribution is set up: checks, then the phases."""
     run = RunDirectory(run_dir)
     _check_options(options, overwrite)
     check_writable(run.path, "--run-dir")
@@ -605,7 +628,7 @@ def _train(run, overwrite, resume, verbose, command, options):
     best, tuning = _finalize(run, phases, inputs, splits["val"])
     seconds = {"train": train_seconds, "cache": cache_seconds}
     result = _report(run, stage, best, tuning, splits, fit_split, inputs, seconds, head)
-    if config.get("save_preset"):
+    if config.get("save_preset") and is_chief():
         _save_preset(best, config, result, splits["test"], inputs["test"], overwrite)
     return result
 
@@ -620,10 +643,10 @@ def _train_head(run, config, verbose):
     if not directory.is_finished():
         print(f"Stage 1 of 2: the head on a frozen backbone, in {directory.path}.")
         if os.path.isfile(directory.config_path):
-            train(directory.path, resume=True, verbose=verbose)
+            _train_in(directory.path, False, True, verbose, None, {})
         else:
             command = config["command"] + "  # stage 1 of 2"
-            train(directory.path, verbose=verbose, command=command, **head_options(config))
+            _train_in(directory.path, False, False, verbose, command, head_options(config))
     else:
         print(f"Stage 1 of 2 is done ({directory.path}): reusing its best model.")
     print("Stage 2 of 2: the whole model, from the head's weights.")
