@@ -243,6 +243,11 @@ def main(argv=None):
     try:
         with one_line_warnings():
             return args.func(args)
+    except ConnectionError as e:  # e.g. distribute.LostWorkerError: a worker of the run died
+        from keras_mlrnn.distribute import exit_after_lost_worker
+
+        print(f"error: {os_error_line(e)}", file=sys.stderr)
+        return exit_after_lost_worker(2)
     except (FileExistsError, FileNotFoundError, ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -266,7 +266,8 @@ def _add_train(sub, func):
         default=None,
         help="data-parallel over all local devices (JAX DataParallel / TF MirroredStrategy), "
         "or multi-worker: several processes or hosts, each started with its TF_CONFIG "
-        "(TF MultiWorkerMirroredStrategy); --batch-size is the global batch",
+        "(TF MultiWorkerMirroredStrategy) or KERAS_DISTRIBUTION_* variables (JAX); "
+        "--batch-size is the global batch",
     )
     train.add_argument("--save-preset", default=None, metavar="DIR", help="also write a preset")
     train.add_argument(

@@ -1,7 +1,9 @@
 """Data-parallel training on several devices, through each backend's own machinery.
 
 - JAX: `keras.distribution.DataParallel` (the batch is sharded over the
-  devices, variables replicated; XLA inserts the gradient all-reduce).
+  devices, variables replicated; XLA inserts the gradient all-reduce); over
+  several processes (`multi-worker`) after `keras.distribution.initialize`,
+  each process feeding its share of every global batch.
 - TensorFlow: `tf.distribute.MirroredStrategy` (one machine, several
   devices) or `MultiWorkerMirroredStrategy` (several processes or machines,
   configured by `TF_CONFIG`). Every worker runs the same `train`; the chief
@@ -27,6 +29,7 @@ with data_parallel():                      # all local devices
 import contextlib
 import os
 import shutil
+import sys
 import tempfile
 
 import keras
@@ -38,6 +41,8 @@ KINDS = ("data-parallel", "multi-worker")
 # MirroredStrategy objects in one process can collide in their collective
 # instance keys ("Shape mismatch in the collective instance ...").
 _TF_STRATEGIES = {}
+# A JAX multi-worker process's (index, count), once `keras.distribution.initialize` ran.
+_JAX_PROCESSES = {}
 
 
 def local_devices():
@@ -57,13 +62,20 @@ def local_devices():
 
 
 def start_multi_worker():
-    """Creates TensorFlow's `MultiWorkerMirroredStrategy` now, before any TensorFlow op.
+    """Joins this process to the others of a multi-worker run, before anything else runs.
 
-    TensorFlow configures its collective operations once, at program start:
-    a strategy created after the first op fails ("Collective ops must be
-    configured at program startup"). `keras_mlrnn.runs.train` calls this
-    first; `data_parallel("multi-worker")` then reuses the strategy.
+    TensorFlow: creates `MultiWorkerMirroredStrategy` (from `TF_CONFIG`) now:
+    TensorFlow configures its collective operations once, at program start,
+    and a strategy created after the first op fails ("Collective ops must be
+    configured at program startup"). JAX: `keras.distribution.initialize()`
+    from `KERAS_DISTRIBUTION_JOB_ADDRESSES` (the coordinator's host:port
+    first), `KERAS_DISTRIBUTION_NUM_PROCESSES` and
+    `KERAS_DISTRIBUTION_PROCESS_ID`, CPU collectives over Gloo.
+    `keras_mlrnn.runs.train` calls this first; `data_parallel("multi-worker")`
+    then uses it.
     """
+    if keras.backend.backend() == "jax":
+        return _start_jax_processes()
     import tensorflow as tf
 
     if "multi-worker" not in _TF_STRATEGIES:  # it takes every local device itself
@@ -117,8 +129,39 @@ def _mend_keras_for_multi_worker():
     trainer.reduce_per_replica = reduce_per_replica
 
 
+JAX_PROCESS_VARIABLES = (
+    "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "KERAS_DISTRIBUTION_PROCESS_ID",
+)
+
+
+def _start_jax_processes():
+    """`keras.distribution.initialize()` once per process; returns (process index, count)."""
+    import jax
+
+    if "started" not in _JAX_PROCESSES:
+        missing = [name for name in JAX_PROCESS_VARIABLES if not os.environ.get(name)]
+        if missing:
+            raise ValueError(
+                "--distribute multi-worker on JAX needs the environment variables "
+                f"{', '.join(JAX_PROCESS_VARIABLES)}; not set: {', '.join(missing)}."
+            )
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        keras.distribution.initialize()
+        _JAX_PROCESSES["started"] = (jax.process_index(), jax.process_count())
+    return _JAX_PROCESSES["started"]
+
+
+def process_index_and_count():
+    """(this process's index, the number of processes) of a JAX multi-worker run, else None."""
+    return _JAX_PROCESSES.get("started")
+
+
 def is_chief():
     """False only in a multi-worker run's non-chief workers (task 0, or the "chief" task, leads)."""
+    if "started" in _JAX_PROCESSES:
+        return _JAX_PROCESSES["started"][0] == 0
     strategy = _TF_STRATEGIES.get("multi-worker")
     if strategy is None:
         return True
@@ -129,26 +172,54 @@ def is_chief():
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
+class LostWorkerError(ConnectionError):
+    """A multi-worker run stopped because another worker is gone; the message says how to go on."""
+
+
 @contextlib.contextmanager
 def lost_worker_reported(run_dir):
-    """Turns TensorFlow's error for a lost worker into one line saying how to go on.
+    """Turns the backend's error for a lost worker into a `LostWorkerError` of one line.
 
     When a worker dies, the others' next collective fails within seconds
-    (measured: about 5 s, "Collective ops is aborted by: ... Connection
-    refused"); this raises a `ConnectionError` naming the cause and the
-    `--resume` that continues from the chief's last checkpoint.
+    (measured: TensorFlow about 5 s, "Collective ops is aborted by: ...
+    Connection refused"; JAX at once, "Gloo all-reduce failed: ...
+    Connection closed by peer", or "Gloo AllGather failed" as a ValueError).
+    The error names the cause and the `--resume` that continues from the
+    chief's last checkpoint.
     """
-    import tensorflow as tf
+    if keras.backend.backend() == "jax":  # jax's multihost_utils re-raises some as ValueError
+        import jax
 
+        lost, marker = (jax.errors.JaxRuntimeError, ValueError), "Gloo"
+    else:
+        import tensorflow as tf
+
+        lost, marker = (tf.errors.UnavailableError, tf.errors.AbortedError), ""
     try:
         yield
-    except (tf.errors.UnavailableError, tf.errors.AbortedError) as error:
+    except lost as error:
+        if marker not in str(error):
+            raise
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         cause = next((line for line in lines if "aborted by" in line), lines[0] if lines else "")
-        raise ConnectionError(
+        raise LostWorkerError(
             f"multi-worker training stopped: a worker was lost ({cause}). Start every worker "
             f"again with --resume {run_dir} to continue from the last checkpoint."
         ) from error
+
+
+def exit_after_lost_worker(code):
+    """Ends this process at once after a `LostWorkerError` under JAX; else returns `code`.
+
+    JAX's distributed runtime shuts down at exit by waiting for every
+    process, then aborts when the lost one's heartbeat times out (measured:
+    90 s, then a C++ stack trace and status 134); the error is already said.
+    """
+    if "started" in _JAX_PROCESSES:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 @contextlib.contextmanager
@@ -193,12 +264,13 @@ def data_parallel(kind="data-parallel", devices=None):
         return
     devices = list(devices) if devices is not None else local_devices()
     if backend == "jax":
-        if kind != "data-parallel":
-            raise ValueError(
-                "On JAX use --distribute data-parallel (multi-worker is TensorFlow's)."
-            )
         previous = keras.distribution.distribution()
-        distribution = keras.distribution.DataParallel(devices=devices)
+        if kind == "multi-worker":  # every process's devices; each feeds its own share
+            start_multi_worker()
+            devices = keras.distribution.list_devices()
+        distribution = keras.distribution.DataParallel(
+            devices=devices, auto_shard_dataset=kind != "multi-worker"
+        )
         keras.distribution.set_distribution(distribution)
         try:
             yield distribution

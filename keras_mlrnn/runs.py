@@ -42,11 +42,12 @@ import time
 import keras
 
 from keras_mlrnn.data.augment import check_augmentation
-from keras_mlrnn.data.splits import concatenate, load_splits
+from keras_mlrnn.data.splits import concatenate, load_splits, process_share
 from keras_mlrnn.distribute import (
     data_parallel,
     is_chief,
     lost_worker_reported,
+    process_index_and_count,
     start_multi_worker,
     worker_scratch_dir,
 )
@@ -370,17 +371,34 @@ def _inputs(config, run, model, splits, fit_split):
     cache = _feature_cache(config, run, model)
     if cache is None:
         augment = config.get("augment", "flip")  # runs before the option keep the flips
-        inputs = {"train": fit_split.dataset(size, batch, shuffle=True, augment=augment, seed=seed)}
+        share, share_batch = _process_share(fit_split, batch)
+        inputs = {"train": share.dataset(size, share_batch, True, augment, seed)}
         inputs.update({name: splits[name].dataset(size, batch) for name in ("val", "test")})
         return inputs, None
+    if process_index_and_count() is not None:
+        raise ValueError("--cache-features does not combine with --distribute multi-worker on JAX.")
     from keras_mlrnn.feature_cache import training_views
 
+    if process_index_and_count() is not None:
+        raise ValueError("--cache-features does not combine with --distribute multi-worker on JAX.")
     started = time.time()
     views = training_views(config.get("augment", "flip"))
     fit_parts = tuple(splits[n] for n in fit_names)
     inputs = {"train": cache.batches(fit_parts, fit_names, batch, True, seed, views=views)}
     inputs.update({name: cache.batches(splits[name], name, batch) for name in ("val", "test")})
     return inputs, round(time.time() - started, 1)
+
+
+def _process_share(split, batch_size):
+    """What this process trains on: `split` and the global batch, or under JAX multi-worker
+    its share of both (validation and test stay whole: every process scores them all)."""
+    processes = process_index_and_count()
+    if processes is None:
+        return split, batch_size
+    index, count = processes
+    if batch_size % count:
+        raise ValueError(f"--batch-size {batch_size} is not a multiple of the {count} processes.")
+    return process_share(split, index, count), batch_size // count
 
 
 def _fit_split(config, splits):
@@ -578,14 +596,14 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
         dict: the contents of `metrics.json`.
     """
     distribute = options.get("distribute") or (resume and _saved_distribute(run_dir))
-    if distribute == "multi-worker" and keras.backend.backend() == "tensorflow":
-        start_multi_worker()  # before any TensorFlow op: collectives are set up at start
-        with lost_worker_reported(run_dir):
-            if is_chief():
-                return _train_in(run_dir, overwrite, resume, verbose, command, options)
-            with worker_scratch_dir(run_dir, resume) as scratch:  # only the chief writes run_dir
-                return _train_in(scratch, overwrite, resume, verbose, command, options)
-    return _train_in(run_dir, overwrite, resume, verbose, command, options)
+    if distribute != "multi-worker":
+        return _train_in(run_dir, overwrite, resume, verbose, command, options)
+    start_multi_worker()  # before any TensorFlow op: collectives are set up at start
+    with lost_worker_reported(run_dir):
+        if is_chief():
+            return _train_in(run_dir, overwrite, resume, verbose, command, options)
+        with worker_scratch_dir(run_dir, resume) as scratch:  # only the chief writes run_dir
+            return _train_in(scratch, overwrite, resume, verbose, command, options)
 
 
 def _saved_distribute(run_dir):

@@ -40,13 +40,15 @@ METHODS = {
 }
 
 
-def losses(make, weights, images, labels, scope):
+def losses(make, weights, images, labels, scope, batch_size=16):
     with scope:
         model = make()
         model.build()
         model.set_weights(weights)
         model.compile(optimizer=keras.optimizers.SGD(0.01), metrics=[])
-        history = model.fit(images, labels, batch_size=16, epochs=3, shuffle=False, verbose=0)
+        history = model.fit(
+            images, labels, batch_size=batch_size, epochs=3, shuffle=False, verbose=0
+        )
     return [float(v) for v in history.history["loss"]]
 
 

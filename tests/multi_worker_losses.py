@@ -1,9 +1,10 @@
-"""Helper run by test_multi_worker.py: a loss curve under MultiWorkerMirroredStrategy.
+"""Helper run by test_multi_worker.py: a loss curve of `--distribute multi-worker`.
 
-With `TF_CONFIG` set, this process is one worker of `--distribute
-multi-worker` (each worker one CPU); without it, the one-process run of the
-same model, weights and global batch. Prints one JSON line: the per-epoch
-training losses of `distributed_losses.METHODS`' model.
+With `TF_CONFIG` (TensorFlow) or `KERAS_DISTRIBUTION_PROCESS_ID` (JAX) set,
+this process is one worker of a multi-worker run (each worker one CPU);
+without them, the one-process run of the same model, weights and global
+batch of 16. Prints one JSON line: the per-epoch training losses of
+`distributed_losses.METHODS`' model.
 """
 
 import contextlib
@@ -11,10 +12,11 @@ import json
 import os
 import sys
 
-from keras_mlrnn.distribute import data_parallel, start_multi_worker
+from keras_mlrnn.distribute import data_parallel, process_index_and_count, start_multi_worker
 
-if "TF_CONFIG" in os.environ:
-    start_multi_worker()  # before any TensorFlow op
+MULTI = "TF_CONFIG" in os.environ or "KERAS_DISTRIBUTION_PROCESS_ID" in os.environ
+if MULTI:
+    start_multi_worker()  # before any TensorFlow op or JAX computation
 
 import keras  # noqa: E402
 
@@ -31,9 +33,12 @@ def main():
     reference = make()
     reference.build()
     weights = reference.get_weights()
-    multi = "TF_CONFIG" in os.environ
-    scope = data_parallel("multi-worker") if multi else contextlib.nullcontext()
-    print(json.dumps(losses(make, weights, images, labels, scope)))
+    batch_size = 16
+    if process_index_and_count() is not None:  # JAX: each process feeds its share
+        index, count = process_index_and_count()
+        images, labels, batch_size = images[index::count], labels[index::count], 16 // count
+    scope = data_parallel("multi-worker") if MULTI else contextlib.nullcontext()
+    print(json.dumps(losses(make, weights, images, labels, scope, batch_size)))
 
 
 if __name__ == "__main__":

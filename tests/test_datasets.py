@@ -327,3 +327,22 @@ def test_csv_quoting_duplicates_case_bom_header_spaces_and_encoding(tmp_path):
     csv.write_bytes("filename,labels\na.jpg,caf\xe9\nb.jpg,cat\n".encode("latin-1"))
     with pytest.raises(ValueError, match=r"labels.csv is not UTF-8 text .*save it as UTF-8"):
         load_csv(str(csv))
+
+
+def test_process_share_takes_every_nth_example_in_equal_lengths():
+    from keras_mlrnn.data.splits import DataSplit, process_share
+
+    labels = np.eye(5, dtype="float32")[[0, 1, 2, 3, 4, 0, 1]]  # 7 examples, 5 classes
+    images = np.arange(7, dtype="uint8").reshape(7, 1, 1, 1) * np.ones((1, 2, 2, 3), "uint8")
+    split = DataSplit(labels, list("abcde"), images=images)
+    first, second = (process_share(split, k, 2) for k in (0, 1))
+    # 7 // 2 * 2 = 6 examples shared: rows 0, 2, 4 and 1, 3, 5; row 6 left out
+    assert first.images[:, 0, 0, 0].tolist() == [0, 2, 4]
+    assert second.images[:, 0, 0, 0].tolist() == [1, 3, 5]
+    np.testing.assert_array_equal(second.labels, labels[[1, 3, 5]])
+    from keras_mlrnn.data.labeled_files import LabeledFiles
+
+    files = LabeledFiles([f"{i}.jpg" for i in range(7)], labels, list("abcde"), source="list")
+    shared = process_share(DataSplit(labels, list("abcde"), files=files), 1, 2)
+    assert shared.files.paths == ["1.jpg", "3.jpg", "5.jpg"]
+    np.testing.assert_array_equal(shared.files.labels, labels[[1, 3, 5]])

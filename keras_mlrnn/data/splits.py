@@ -68,6 +68,29 @@ class DataSplit:
         return source.dataset(image_size, batch_size, shuffle, augment, seed)
 
 
+def process_share(split, index, count):
+    """This process's 1/`count` of `split` (every `count`-th example from `index`).
+
+    Every share has the same length (the last `len % count` examples are
+    left out), so the processes of a multi-process run take the same number
+    of steps.
+    """
+    if split.stream is not None:
+        raise ValueError("A streamed data set (tfds:...) cannot be shared among processes.")
+    length = len(split.labels) // count * count
+    rows = np.arange(index, length, count)
+    mask = None if split.mask is None else split.mask[rows]
+    if split.images is not None:
+        return DataSplit(
+            split.labels[rows], split.class_names, images=split.images[rows], mask=mask
+        )
+    files = split.files
+    paths = [files.paths[i] for i in rows]
+    source = f"{files.source} (process {index} of {count})"
+    shared = LabeledFiles(paths, files.labels[rows], files.class_names, mask, source)
+    return DataSplit(split.labels[rows], split.class_names, files=shared, mask=mask)
+
+
 def concatenate(first, second):
     """One `DataSplit` of two splits of the same data set, `first` then `second`."""
     if first.class_names != second.class_names:
