@@ -181,8 +181,8 @@ def lost_worker_reported(run_dir):
     """Turns the backend's error for a lost worker into a `LostWorkerError` of one line.
 
     When a worker dies, the others' next collective fails within seconds
-    (measured: TensorFlow about 5 s, "Collective ops is aborted by: ...
-    Connection refused"; JAX at once, "Gloo all-reduce failed: ...
+    (measured: TensorFlow 10-40 s, its heartbeat check, "Collective ops is
+    aborted by: ..."; JAX at once, "Gloo all-reduce failed: ...
     Connection closed by peer", or "Gloo AllGather failed" as a ValueError).
     The error names the cause and the `--resume` that continues from the
     chief's last checkpoint.
@@ -202,6 +202,7 @@ def lost_worker_reported(run_dir):
             raise
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         cause = next((line for line in lines if "aborted by" in line), lines[0] if lines else "")
+        cause = cause[cause.find("Collective ops") :] if "Collective ops" in cause else cause
         raise LostWorkerError(
             f"multi-worker training stopped: a worker was lost ({cause}). Start every worker "
             f"again with --resume {run_dir} to continue from the last checkpoint."
