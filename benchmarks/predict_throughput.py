@@ -29,12 +29,13 @@ PHOTOS = os.path.join(HERE, "..", "..", "shared", "data", "voc2007", "VOCdevkit"
                       "JPEGImages")  # fmt: skip
 
 
-def _command(args, inputs, out, preset="voc2007", method=None):
-    """Runs the predict command; its wall time, printed images/s and peak RSS (polled)."""
+def watched_run(argv, ok=(0, 2)):
+    """Runs `keras-mlrnn ARGV`; (wall seconds, peak RSS in MiB polled every 0.1 s, stderr).
+
+    A status outside `ok` (predict's 2: some files unreadable) stops the benchmark."""
     import psutil
 
-    cli = [sys.executable, "-m", "keras_mlrnn.cli", "predict", *inputs, "--preset", preset,
-           "--method", method or args.method, "--out", out]  # fmt: skip
+    cli = [sys.executable, "-m", "keras_mlrnn.cli", *argv]
     start = time.time()
     process = subprocess.Popen(cli, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     watched, peak = psutil.Process(process.pid), 0
@@ -45,11 +46,28 @@ def _command(args, inputs, out, preset="voc2007", method=None):
             break
         time.sleep(0.1)
     stderr = process.communicate()[1]
-    wall = time.time() - start
-    if process.returncode not in (0, 2):
+    if process.returncode not in ok:
         raise SystemExit(stderr[-2000:])
+    return time.time() - start, peak / 2**20, stderr
+
+
+def linked_copies(photos, folder, copies=10):
+    """`copies` symbolic links to each photo in `folder` (`<copy>_<name>`); their paths, sorted."""
+    os.makedirs(folder)
+    for copy in range(copies):
+        for path in photos:
+            name = f"{copy}_{os.path.basename(path)}"
+            os.symlink(os.path.abspath(path), os.path.join(folder, name))
+    folder = os.path.abspath(folder)
+    return [os.path.join(folder, name) for name in sorted(os.listdir(folder))]
+
+
+def _command(args, inputs, out, preset="voc2007", method=None):
+    """Runs the predict command; its wall time, printed images/s and peak RSS (polled)."""
+    argv = ["predict", *inputs, "--preset", preset, "--method", method or args.method, "--out", out]
+    wall, peak_mib, stderr = watched_run(argv)
     rate = re.search(r"\(([\d.]+) images/s after the first batch\)", stderr)
-    return {"wall": wall, "rate": float(rate.group(1)) if rate else None, "peak_mib": peak / 2**20}
+    return {"wall": wall, "rate": float(rate.group(1)) if rate else None, "peak_mib": peak_mib}
 
 
 STARTUP = """
@@ -75,20 +93,13 @@ def main():
     stamp = time.strftime("%H%M%S")
 
     # 3. memory first (the smallest RSS in RUSAGE_CHILDREN is the first child's)
-    links = os.path.join(args.out, f"links{stamp}")
-    os.makedirs(links)
-    for copy in range(10):
-        for path in photos:
-            name = f"{copy}_{os.path.basename(path)}"
-            os.symlink(os.path.abspath(path), os.path.join(links, name))
+    linked = linked_copies(photos, os.path.join(args.out, f"links{stamp}"))
     small = os.path.join(args.out, f"list{stamp}_1x.txt")
     large = os.path.join(args.out, f"list{stamp}_10x.txt")
-    names = sorted(os.listdir(links))
-    links = os.path.abspath(links)  # a list's relative paths are read from the list's folder
-    with open(small, "w") as f:
-        f.write("\n".join(os.path.join(links, n) for n in names if n.startswith("0_")) + "\n")
+    with open(small, "w") as f:  # absolute: a list's relative paths are read from its folder
+        f.write("\n".join(p for p in linked if os.path.basename(p).startswith("0_")) + "\n")
     with open(large, "w") as f:
-        f.write("\n".join(os.path.join(links, n) for n in names) + "\n")
+        f.write("\n".join(linked) + "\n")
     one_x = _command(args, [small], os.path.join(args.out, f"mem{stamp}_1x.csv"), "scenes")
     ten_x = _command(args, [large], os.path.join(args.out, f"mem{stamp}_10x.csv"), "scenes")
     print(f"| peak RSS, scenes preset | {len(photos)} paths {one_x['peak_mib']:.0f} MiB "
