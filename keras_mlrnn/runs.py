@@ -18,13 +18,15 @@ per training stage), finalize (the best epoch's model, tuned on val) and
 report (test tables, preset, curves). A two-stage run (`fine_tune_epochs`)
 first trains its head as a run of its own in `run_dir/head` (`_train_head`),
 then goes through the same phases with the whole model
-(`keras_mlrnn.fine_tuning`). At about 620 lines the module is those phases,
+(`keras_mlrnn.fine_tuning`). At about 670 lines the module is those phases,
 the small steps they share and the checks that refuse bad options before
 the run directory is touched (the argument docs of `train` are 70 of
 them); scoring is in `keras_mlrnn.evaluation`, the callbacks in
 `keras_mlrnn.training_callbacks`, the run's files in `keras_mlrnn.run_dir`
-and the stages' options in `keras_mlrnn.fine_tuning`. `train` itself is 20
-lines of code.
+and the stages' options in `keras_mlrnn.fine_tuning`. `train` itself is 10
+lines of code: under `--distribute multi-worker` it first joins the other
+workers and, in a non-chief worker, trains into a scratch folder
+(`keras_mlrnn.distribute`); `_train_in` does the rest.
 
 Example:
 ```python
