@@ -29,6 +29,7 @@ import glob
 import json
 import math
 import os
+import statistics
 import time
 
 from table_scores import HERE, best_val, class_names, shared_splits, test_row
@@ -164,9 +165,7 @@ def _print_choices(entries):
         }
         if not head_epochs:
             raise SystemExit(f"{method}: the record holds no head's best epoch")
-        values = sorted(head_epochs.values())
-        middle = len(values) // 2
-        median = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+        median = statistics.median(head_epochs.values())
         head_lr = entries[(method, side, lr, 0)]["head_lr"]
         print(method, side, head_lr, int(median + 0.5), lr, epochs)
 

@@ -296,7 +296,21 @@ def _prepare(run, overwrite, resume, options, command):
         training_views(config.get("augment"))  # checks it; mixup / cutmix have no cached views
     else:
         check_augmentation(config.get("augment"))
+    _check_process_share(config)
     return config
+
+
+def _check_process_share(config):
+    """Under JAX multi-worker each process trains on its share (`_process_share`): refuses
+    what cannot be shared."""
+    processes = process_index_and_count()
+    if processes is None:
+        return
+    if config.get("cache_features"):
+        raise ValueError("--cache-features does not combine with --distribute multi-worker on JAX.")
+    batch_size, count = config["batch_size"], processes[1]
+    if batch_size % count:
+        raise ValueError(f"--batch-size {batch_size} is not a multiple of the {count} processes.")
 
 
 def _new_config(run, options, command):
@@ -377,12 +391,8 @@ def _inputs(config, run, model, splits, fit_split):
         inputs = {"train": share.dataset(size, share_batch, True, augment, seed)}
         inputs.update({name: splits[name].dataset(size, batch) for name in ("val", "test")})
         return inputs, None
-    if process_index_and_count() is not None:
-        raise ValueError("--cache-features does not combine with --distribute multi-worker on JAX.")
     from keras_mlrnn.feature_cache import training_views
 
-    if process_index_and_count() is not None:
-        raise ValueError("--cache-features does not combine with --distribute multi-worker on JAX.")
     started = time.time()
     views = training_views(config.get("augment", "flip"))
     fit_parts = tuple(splits[n] for n in fit_names)
@@ -393,13 +403,12 @@ def _inputs(config, run, model, splits, fit_split):
 
 def _process_share(split, batch_size):
     """What this process trains on: `split` and the global batch, or under JAX multi-worker
-    its share of both (validation and test stay whole: every process scores them all)."""
+    its share of both (validation and test stay whole: every process scores them all;
+    `_check_process_share` refused a batch the processes cannot share)."""
     processes = process_index_and_count()
     if processes is None:
         return split, batch_size
     index, count = processes
-    if batch_size % count:
-        raise ValueError(f"--batch-size {batch_size} is not a multiple of the {count} processes.")
     return process_share(split, index, count), batch_size // count
 
 
