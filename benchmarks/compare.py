@@ -5,7 +5,7 @@ python benchmarks/compare.py --seeds 0 1 2 --ablations --out runs/compare
 
 import sys
 
-from keras_mlrnn.cli import main
+from keras_mlrnn.cli.commands import main
 
 if __name__ == "__main__":
     sys.exit(main(["compare"] + sys.argv[1:]))

@@ -6,7 +6,7 @@ artifacts already there, so the export and the timing can run apart:
 `--export-only`, then the timing with the cores idle), checks it against the
 Keras model on the images, and times one image and a batch of 32 (after one
 warm-up): the Keras model's `predict_scores_and_sets` and each runtime
-(`keras_mlrnn.serving`), median of `--repeats` (one image) and
+(`keras_mlrnn.export.serving`), median of `--repeats` (one image) and
 `--batch-repeats` (32) runs. Prints a markdown table.
 
     python benchmarks/export_latency.py --out runs/export --export-only
@@ -38,7 +38,7 @@ def _images(size, count):
     """`count` VOC test photos at `size` px where ../shared has them, else generated scenes."""
     import numpy as np
 
-    from keras_mlrnn.images import read_images
+    from keras_mlrnn.data.images import read_images
 
     folder = os.path.join(HERE, "..", "..", "shared", "data", "voc2007", "VOCdevkit", "VOC2007")
     photos = sorted(glob.glob(os.path.join(folder, "JPEGImages", "*.jpg")))[:count]
@@ -64,9 +64,9 @@ def main():
     args = parser.parse_args()
 
     import keras_mlrnn.models  # noqa: F401 (registers the model classes the presets name)
-    from keras_mlrnn.export import SUFFIXES, artifact_bytes
-    from keras_mlrnn.presets import load_preset
-    from keras_mlrnn.serving import compare_with_model, load_artifact
+    from keras_mlrnn.export.formats import SUFFIXES, artifact_bytes
+    from keras_mlrnn.export.serving import compare_with_model, load_artifact
+    from keras_mlrnn.presets.saving import load_preset
 
     print("| method | side | runtime | size MiB | 1 image ms | batch 32 ms | "
           "images/s (32) | max score diff | same sets |")  # fmt: skip

@@ -47,8 +47,8 @@ def main():
     import numpy as np
 
     from keras_mlrnn.data.splits import _from_files, load_splits
-    from keras_mlrnn.feature_cache import FeatureCache
     from keras_mlrnn.models import get_model_class
+    from keras_mlrnn.training.feature_cache import FeatureCache
 
     train = load_splits("voc2007", data_dir=args.data_dir)["train"]
     split = _from_files(train.files, np.arange(min(args.images, len(train.labels))))

@@ -34,4 +34,4 @@ while read -r method side head_lr head_epochs lr epochs; do
     --fine-tune-learning-rate "$lr" --fine-tune-image-size "$side" --save-preset "$preset" \
     --save-preset-dtype float16 --run-dir "$run" --overwrite </dev/null
 done < "$ROOT/preset_choices.txt"
-python -c "from keras_mlrnn.presets import preset_table; print(preset_table('weights', '$PRESET'))"
+python -c "from keras_mlrnn.presets.saving import preset_table; print(preset_table('weights', '$PRESET'))"

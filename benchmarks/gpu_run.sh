@@ -18,7 +18,7 @@
 # left; its JSON keeps every finished method. To measure the rest, copy
 # the returned JSON here to runs/gpu/PART-BATCH.json, carry "runs/gpu" and
 # run the same part again: it resumes from that file.
-# Arguments after the batch size go to `keras_mlrnn.benchmark` and override
+# Arguments after the batch size go to `keras_mlrnn.benchmarking.benchmark` and override
 # the defaults below (e.g. `--methods region-attention-rnn`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,5 +59,5 @@ if [ -f "$earlier" ] && [ "$earlier" != "$json" ]; then
 fi
 [ -f "$json" ] && extra+=(--resume)
 set -o pipefail
-"$python" -m keras_mlrnn.benchmark "${common[@]}" "${extra[@]}" "$@" \
+"$python" -m keras_mlrnn.benchmarking.benchmark "${common[@]}" "${extra[@]}" "$@" \
   --json "$json" 2>&1 | tee -a "$out/$part-$batch.log"

@@ -20,9 +20,9 @@ import numpy as np
 
 import keras_mlrnn as km
 from keras_mlrnn.data.splits import load_splits
-from keras_mlrnn.feature_cache import FeatureCache
-from keras_mlrnn.metrics import multilabel_report
-from keras_mlrnn.probe import linear_probe_scores, pooled_features
+from keras_mlrnn.metrics.multilabel import multilabel_report
+from keras_mlrnn.training.feature_cache import FeatureCache
+from keras_mlrnn.training.probe import linear_probe_scores, pooled_features
 
 splits = load_splits("coco128", data_dir="../shared/data/coco128", image_size=224, seed=0)
 model = km.BinaryRelevance(

@@ -23,7 +23,7 @@ def main():
     import numpy as np
 
     from keras_mlrnn.data import LOOKALIKE_PAIRS, SCENE_CLASS_NAMES, load_scenes
-    from keras_mlrnn.metrics import average_precision
+    from keras_mlrnn.metrics.multilabel import average_precision
 
     lookalikes = [name for pair in LOOKALIKE_PAIRS for name in pair]
     index = [SCENE_CLASS_NAMES.index(n) for n in lookalikes]

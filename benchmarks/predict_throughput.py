@@ -35,7 +35,7 @@ def watched_run(argv, ok=(0, 2)):
     A status outside `ok` (predict's 2: some files unreadable) stops the benchmark."""
     import psutil
 
-    cli = [sys.executable, "-m", "keras_mlrnn.cli", *argv]
+    cli = [sys.executable, "-m", "keras_mlrnn.cli.commands", *argv]
     start = time.time()
     process = subprocess.Popen(cli, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     watched, peak = psutil.Process(process.pid), 0
@@ -72,10 +72,10 @@ def _command(args, inputs, out, preset="voc2007", method=None):
 
 STARTUP = """
 import time; t0 = time.time()
-from keras_mlrnn.quiet_import import import_tensorflow_quietly; import_tensorflow_quietly()
+from keras_mlrnn.cli.quiet_import import import_tensorflow_quietly; import_tensorflow_quietly()
 import keras, keras_mlrnn.models as models; t1 = time.time()
 model = models.MODELS[{method!r}].from_preset("voc2007"); t2 = time.time()
-from keras_mlrnn.images import read_image
+from keras_mlrnn.data.images import read_image
 model.predict_scores_and_sets(read_image({photo!r}, model.image_size)[None]); t3 = time.time()
 print(f"imports {{t1 - t0:.1f}} s, preset {{t2 - t1:.1f}} s, first prediction {{t3 - t2:.1f}} s")
 """
@@ -119,7 +119,7 @@ def main():
 
     # 2. arrays
     import keras_mlrnn as km
-    from keras_mlrnn.images import read_images
+    from keras_mlrnn.data.images import read_images
     from keras_mlrnn.models import MODELS
 
     model = MODELS[args.method].from_preset("voc2007")

@@ -17,9 +17,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_mlrnn import runs
-from keras_mlrnn.feature_cache import FeatureCache
-from keras_mlrnn.metrics import multilabel_report
+from keras_mlrnn.metrics.multilabel import multilabel_report
+from keras_mlrnn.training import runs
+from keras_mlrnn.training.feature_cache import FeatureCache
 
 
 def main(run_dir):

@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 
-from keras_mlrnn.run_dir import RunDirectory
+from keras_mlrnn.training.run_dir import RunDirectory
 
 
 def main(source, target, *assignments):

@@ -50,7 +50,7 @@ def test_row(test, scores, sets):
     positive). VOC's "difficult" labels (`test.mask`) are left out."""
     import numpy as np
 
-    from keras_mlrnn.metrics import average_precision, multilabel_report
+    from keras_mlrnn.metrics.multilabel import average_precision, multilabel_report
 
     mask = np.ones_like(test.labels) if test.mask is None else test.mask
     top3 = multilabel_report(test.labels, scores, top_k=3, threshold=0.0, mask=mask)

@@ -9,7 +9,7 @@ its docstring for the arguments.
 
 import sys
 
-from keras_mlrnn.benchmark import main
+from keras_mlrnn.benchmarking.benchmark import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -53,8 +53,8 @@ def main():
     import keras
     import numpy as np
 
-    from keras_mlrnn.feature_cache import FeatureCache
-    from keras_mlrnn.metrics import multilabel_report
+    from keras_mlrnn.metrics.multilabel import multilabel_report
+    from keras_mlrnn.training.feature_cache import FeatureCache
 
     splits = shared_splits(args.dataset, args.data_dir)
     test, train = splits["test"], splits["train"]
@@ -134,7 +134,7 @@ def main():
               f"{results[0]['params']:,} |")  # fmt: skip
 
     # The linear probe and the constant predictor, on the same cached features.
-    from keras_mlrnn.probe import linear_probe_scores
+    from keras_mlrnn.training.probe import linear_probe_scores
 
     first = rows[0][0]
     any_model = keras.saving.load_model(

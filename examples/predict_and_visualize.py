@@ -13,9 +13,9 @@ that step points at.
 import argparse
 import os
 
-from keras_mlrnn import visualize
-from keras_mlrnn.images import read_images
+from keras_mlrnn.data.images import read_images
 from keras_mlrnn.models import MODELS
+from keras_mlrnn.visualization import visualize
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("images", nargs="+")

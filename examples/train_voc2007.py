@@ -13,11 +13,11 @@ does the same from the shell.
 
 import argparse
 
-from keras_mlrnn.cli_parser import optional_path
+from keras_mlrnn.cli.parser import optional_path
 from keras_mlrnn.metrics import format_report
 from keras_mlrnn.models import MODELS
-from keras_mlrnn.preset_configs import builtin_config
-from keras_mlrnn.runs import train
+from keras_mlrnn.presets.configs import builtin_config
+from keras_mlrnn.training.runs import train
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--data-dir", required=True)

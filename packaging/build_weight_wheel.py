@@ -7,7 +7,7 @@ backbone (`weights/scenes`, `weights/backbones`), and each family in
 `FAMILIES` is a wheel of its own: the package `keras_mlrnn_<short>` whose
 folder holds `weights/<family>/` as it is in the repository, registered in
 the entry-point group `keras_mlrnn.weights` that
-`keras_mlrnn.preset_files.weights_search_path` reads. Users install it with
+`keras_mlrnn.presets.files.weights_search_path` reads. Users install it with
 the extra of the same name (`pip install "keras-mlrnn[voc2007]"`).
 
     python packaging/build_weight_wheel.py voc2007_mobilenet_v2 --out dist

@@ -13,7 +13,7 @@ import keras
 
 import keras_mlrnn as km
 from keras_mlrnn.data import load_scenes
-from keras_mlrnn.distribute import data_parallel, local_devices
+from keras_mlrnn.training.distribute import data_parallel, local_devices
 
 
 def plain_backbone():

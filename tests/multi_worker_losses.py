@@ -12,7 +12,11 @@ import json
 import os
 import sys
 
-from keras_mlrnn.distribute import data_parallel, process_index_and_count, start_multi_worker
+from keras_mlrnn.training.distribute import (
+    data_parallel,
+    process_index_and_count,
+    start_multi_worker,
+)
 
 MULTI = "TF_CONFIG" in os.environ or "KERAS_DISTRIBUTION_PROCESS_ID" in os.environ
 if MULTI:

@@ -82,7 +82,7 @@ def test_augmentation_names_are_checked():
 
 
 def test_cli_augment_option_and_the_feature_cache(tmp_path, capsys):
-    from keras_mlrnn.cli import main
+    from keras_mlrnn.cli.commands import main
 
     run = str(tmp_path / "run")
     args = ["train", "--train-size", "32", "--val-size", "16", "--test-size", "16"]

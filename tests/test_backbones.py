@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import keras_mlrnn as km
-from keras_mlrnn.backbones import build_backbone, preprocess, preprocessing_mode
+from keras_mlrnn.backbones.feature_extractors import build_backbone, preprocess, preprocessing_mode
 
 
 def test_tiny_backbone_shape():

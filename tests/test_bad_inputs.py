@@ -134,7 +134,7 @@ def _keras_mlrnn(argv, cwd):
     """Runs `keras-mlrnn ARGV` in a new process: (exit status, stderr)."""
     env = dict(os.environ)
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the command itself must quiet TensorFlow
-    result = subprocess.run([sys.executable, "-m", "keras_mlrnn.cli", *argv], cwd=cwd,
+    result = subprocess.run([sys.executable, "-m", "keras_mlrnn.cli.commands", *argv], cwd=cwd,
                             capture_output=True, text=True, env=env)  # fmt: skip
     return result.returncode, result.stderr
 
@@ -155,7 +155,7 @@ def outcomes(bad, tmp_path_factory):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_is_one_line_naming_it(case, outcomes, bad):
     status, err, argv = outcomes[case]
-    from keras_mlrnn.run_dir import RunDirectory
+    from keras_mlrnn.training.run_dir import RunDirectory
 
     lines = err.strip().splitlines()
     assert status == 2, (argv, err[-1500:])
@@ -172,7 +172,7 @@ def test_bad_input_is_one_line_naming_it(case, outcomes, bad):
 
 
 def test_model_args_read_python_and_json_literals_alike():
-    from keras_mlrnn.compare import parse_value
+    from keras_mlrnn.training.compare import parse_value
 
     assert parse_value("False") is False and parse_value("false") is False
     assert parse_value("None") is None and parse_value("null") is None
@@ -191,7 +191,7 @@ def _two_class_csv(folder, second="dog"):
 
 
 def test_a_csv_alone_names_the_data_set_and_a_resume_refuses_changed_classes(tmp_path):
-    from keras_mlrnn.runs import train
+    from keras_mlrnn.training.runs import train
 
     labels = _two_class_csv(tmp_path)
     run = str(tmp_path / "run")

@@ -3,8 +3,8 @@ import os
 
 import pytest
 
-from keras_mlrnn.cli import main
-from keras_mlrnn.metrics import REPORT_KEYS
+from keras_mlrnn.cli.commands import main
+from keras_mlrnn.metrics.multilabel import REPORT_KEYS
 
 SMALL = ["--train-size", "96", "--val-size", "32", "--test-size", "48", "--image-size", "32"]
 
@@ -126,7 +126,7 @@ def test_bad_numeric_options_are_named_before_anything_runs(option, value, messa
 
 
 def test_train_help_shows_the_defaults(capsys):
-    from keras_mlrnn.run_dir import DEFAULTS
+    from keras_mlrnn.training.run_dir import DEFAULTS
 
     with pytest.raises(SystemExit):
         main(["train", "--help"])
@@ -141,7 +141,7 @@ def test_help_and_argument_errors_import_neither_keras_nor_tensorflow():
 
     code = (
         "import sys\n"
-        "from keras_mlrnn.cli import main\n"
+        "from keras_mlrnn.cli.commands import main\n"
         "for argv in (['--help'], ['train', '--help'], ['train', '--epochs', '0'],\n"
         "             ['evaluate', '--help'], ['benchmark', '--help']):\n"
         "    try:\n"
@@ -204,7 +204,7 @@ def test_a_cli_run_prints_no_tensorflow_logs_or_warnings(tmp_path):
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    code = "import sys; from keras_mlrnn.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from keras_mlrnn.cli.commands import main; sys.exit(main(sys.argv[1:]))"
     argv = ["train", "--epochs", "1", "--run-dir", str(tmp_path / "run"), *SMALL]
     result = subprocess.run(
         [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env
@@ -243,14 +243,14 @@ def test_tensorflow_start_up_notices_are_dropped_and_other_lines_kept(tmp_path):
     fake = "import os\nos.write(2, b'WARNING: All log messages before absl::InitializeLog() "
     fake += "is called\\nI0000 port.cc:153] oneDNN custom operations are on.\\nreal problem\\n')\n"
     (tmp_path / "tensorflow.py").write_text(fake)
-    code = "from keras_mlrnn.quiet_import import import_tensorflow_quietly as f; print(f())"
+    code = "from keras_mlrnn.cli.quiet_import import import_tensorflow_quietly as f; print(f())"
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.stdout == "True\n" and result.stderr == "real problem\n"
 
 
 def test_the_backend_is_read_as_keras_reads_it(tmp_path, monkeypatch):
-    from keras_mlrnn.quiet_import import keras_backend_name
+    from keras_mlrnn.cli.quiet_import import keras_backend_name
 
     monkeypatch.delenv("KERAS_BACKEND", raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from keras_mlrnn.cli import main
-from keras_mlrnn.compare import parse_spec
+from keras_mlrnn.cli.commands import main
+from keras_mlrnn.training.compare import parse_spec
 
 pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not large')
 
@@ -53,8 +53,8 @@ def test_compare_smoke_two_methods_one_seed(tmp_path, capsys):
 
 
 def test_aggregate_is_the_mean_and_population_std_over_seeds():
-    from keras_mlrnn.compare import _aggregate
-    from keras_mlrnn.metrics import REPORT_KEYS
+    from keras_mlrnn.metrics.multilabel import REPORT_KEYS
+    from keras_mlrnn.training.compare import _aggregate
 
     def result(value):
         return {"reports": {"top-3": {key: value for key in REPORT_KEYS}}}

@@ -2,7 +2,7 @@
 
 
 def test_a_jax_user_training_on_a_cpu_is_told_once_what_to_do():
-    from keras_mlrnn.runs import slow_cpu_training_note
+    from keras_mlrnn.training.runs import slow_cpu_training_note
 
     note = slow_cpu_training_note("jax", "cpu")
     assert "\n" not in note and "KERAS_BACKEND=tensorflow" in note

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from keras_mlrnn.metrics import decide
+from keras_mlrnn.metrics.multilabel import decide
 from keras_mlrnn.models.decision import decide_sets, top_k_mask, tune_on_grid
 
 

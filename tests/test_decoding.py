@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from keras_mlrnn.decoding import beam_search, path_to_multi_hot
+from keras_mlrnn.layers.beam_search import beam_search, path_to_multi_hot
 
 TABLE_SIZE = 97
 

@@ -44,7 +44,7 @@ def test_two_devices_give_the_one_device_loss_curve(backend):
 
 
 def test_cli_trains_under_a_distribution_on_the_local_devices(tmp_path):
-    from keras_mlrnn.cli import main
+    from keras_mlrnn.cli.commands import main
 
     run = str(tmp_path / "run")
     args = ["train", "--model", "multi-order-rnn", "--distribute", "data-parallel"]

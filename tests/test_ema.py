@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import keras_mlrnn as km
-from keras_mlrnn.cli import main
-from keras_mlrnn.run_dir import RunDirectory
-from keras_mlrnn.training_callbacks import run_callbacks
+from keras_mlrnn.cli.commands import main
+from keras_mlrnn.training.callbacks import run_callbacks
+from keras_mlrnn.training.run_dir import RunDirectory
 from tests.models.tiny import TINY
 
 

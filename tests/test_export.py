@@ -2,7 +2,7 @@
 
 Each artifact is loaded by the format's own runtime (`tf.saved_model.load`,
 ONNX Runtime, the LiteRT interpreter, OpenVINO) through
-`keras_mlrnn.serving.load_artifact`, never by Keras, and compared with the
+`keras_mlrnn.export.serving.load_artifact`, never by Keras, and compared with the
 Keras model on the same uint8 images: scores within 1e-4, identical
 decisions (`predict_sets`: thresholds or the on-device beam search).
 """
@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from keras_mlrnn.catalog import METHODS
-from keras_mlrnn.export import BACKEND_FORMATS, SUFFIXES, check_format_available
+from keras_mlrnn.export.formats import BACKEND_FORMATS, SUFFIXES, check_format_available
+from keras_mlrnn.export.serving import compare_with_model, load_artifact
 from keras_mlrnn.models import MODELS
-from keras_mlrnn.serving import compare_with_model, load_artifact
 
 ON_TENSORFLOW = keras.backend.backend() == "tensorflow"
 NAMES = ["cat", "dog", "car", "tree", "sky"]
@@ -102,14 +102,14 @@ def test_onnx_file_carries_the_class_names_and_the_rule(tmp_path):
 def test_a_shipped_voc_preset_runs_in_every_runtime(tmp_path):
     """The voc2007_mobilenet_v2 order-free-rnn preset (MobileNetV2 224 px, beam search):
     real VOC photos where ../shared is present, else generated scenes."""
-    from keras_mlrnn.presets import load_preset
+    from keras_mlrnn.presets.saving import load_preset
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     model = load_preset(os.path.join(root, "weights", "voc2007_mobilenet_v2", "order-free-rnn"))
     shared = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "voc2007")
     photos = sorted(glob.glob(os.path.join(shared, "VOCdevkit", "VOC2007", "JPEGImages", "*.jpg")))
     if photos:
-        from keras_mlrnn.images import read_images
+        from keras_mlrnn.data.images import read_images
 
         images = read_images(photos[:6], 224)
     else:
@@ -156,7 +156,7 @@ def test_export_never_replaces_what_is_there(tmp_path):
 
 @pytest.mark.skipif(not ON_TENSORFLOW, reason="the CLI exports ONNX from TensorFlow")
 def test_cli_export_writes_checks_and_says_so(tmp_path, capsys):
-    from keras_mlrnn.cli import main
+    from keras_mlrnn.cli.commands import main
 
     out = str(tmp_path / "br.onnx")
     argv = ["export", "scenes", "--method", "binary-relevance", "--format", "onnx", "--out", out]

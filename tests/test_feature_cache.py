@@ -9,7 +9,7 @@ import pytest
 
 import keras_mlrnn as km
 from keras_mlrnn.data.splits import DataSplit
-from keras_mlrnn.feature_cache import CachedFeatureBatches, FeatureCache, training_views
+from keras_mlrnn.training.feature_cache import CachedFeatureBatches, FeatureCache, training_views
 
 FROZEN = dict(backbone="tiny", image_size=32, backbone_trainable=False)
 
@@ -148,7 +148,7 @@ def test_batches_draw_one_view_per_sample_and_keep_labels_aligned():
 
 def test_run_on_cached_features_saves_a_model_that_reads_images(tmp_path):
     from keras_mlrnn.data.splits import load_splits
-    from keras_mlrnn.runs import train
+    from keras_mlrnn.training.runs import train
 
     sizes = dict(train_size=48, val_size=16, test_size=24)
     result = train(
@@ -178,7 +178,7 @@ def test_run_on_cached_features_saves_a_model_that_reads_images(tmp_path):
 
 
 def test_a_run_that_trains_its_backbone_cannot_cache(tmp_path):
-    from keras_mlrnn.runs import train
+    from keras_mlrnn.training.runs import train
 
     with pytest.raises(ValueError, match="needs a frozen backbone"):
         train(

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import keras_mlrnn as km
-from keras_mlrnn.cli import main
-from keras_mlrnn.fine_tuning import head_options, second_stage_config, whole_model
-from keras_mlrnn.run_dir import DEFAULTS, RunDirectory
-from keras_mlrnn.runs import train
+from keras_mlrnn.cli.commands import main
+from keras_mlrnn.training.fine_tuning import head_options, second_stage_config, whole_model
+from keras_mlrnn.training.run_dir import DEFAULTS, RunDirectory
+from keras_mlrnn.training.runs import train
 from tests.helpers import train_and_kill_mid_epoch_two
 from tests.models.tiny import TINY
 
@@ -152,7 +152,7 @@ def test_killed_in_stage_two_then_resumed_loses_nothing(tmp_path):
 
 @pytest.mark.large
 def test_compare_tabulates_the_frozen_head_beside_the_fine_tuned_model(tmp_path):
-    from keras_mlrnn.compare import compare
+    from keras_mlrnn.training.compare import compare
 
     out = str(tmp_path / "compare")
     sizes = dict(train_size=64, val_size=32, test_size=32)

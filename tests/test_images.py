@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_mlrnn.images import read_image, read_images
+from keras_mlrnn.data.images import read_image, read_images
 
 
 def test_modes_are_converted_to_rgb8(tmp_path):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
-from keras_mlrnn.metrics import (
+from keras_mlrnn.metrics.multilabel import (
     MeanAveragePrecision,
     MultiLabelF1,
     average_precision,

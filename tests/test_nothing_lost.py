@@ -10,9 +10,9 @@ import time
 import pytest
 
 import keras_mlrnn as km
-from keras_mlrnn.cli import main
-from keras_mlrnn.presets import load_preset, save_to_preset
-from keras_mlrnn.run_dir import RunDirectory
+from keras_mlrnn.cli.commands import main
+from keras_mlrnn.presets.saving import load_preset, save_to_preset
+from keras_mlrnn.training.run_dir import RunDirectory
 from tests.models.tiny import TINY
 
 RUN = ["--train-size", "512", "--val-size", "32", "--test-size", "32", "--image-size", "32"]
@@ -21,7 +21,15 @@ RUN += ["--epochs", "3", "--batch-size", "32"]
 
 def _start(run_dir, *extra):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "keras_mlrnn.cli", "train", *RUN, "--run-dir", run_dir]
+    command = [
+        sys.executable,
+        "-m",
+        "keras_mlrnn.cli.commands",
+        "train",
+        *RUN,
+        "--run-dir",
+        run_dir,
+    ]
     return subprocess.Popen([*command, *extra], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
 
@@ -40,7 +48,7 @@ def test_a_second_process_is_refused_naming_the_owner_and_a_killed_owner_leaves_
     try:
         _wait_for(lambda: os.path.isfile(run.config_path), first)
         second = subprocess.run(
-            [sys.executable, "-m", "keras_mlrnn.cli", "train", *RUN, "--run-dir", run.path,
+            [sys.executable, "-m", "keras_mlrnn.cli.commands", "train", *RUN, "--run-dir", run.path,
              "--overwrite"],
             capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )  # fmt: skip
@@ -168,7 +176,7 @@ def test_a_preset_save_killed_at_any_moment_leaves_a_whole_preset(tmp_path):
     save_to_preset(km.BinaryRelevance(**TINY[km.BinaryRelevance]), preset)
     script = (
         "import sys, keras_mlrnn as km\n"
-        "from keras_mlrnn.presets import save_to_preset\n"
+        "from keras_mlrnn.presets.saving import save_to_preset\n"
         "from tests.models.tiny import TINY\n"
         "model = km.BinaryRelevance(**TINY[km.BinaryRelevance])\n"
         "print('ready', flush=True)\n"

@@ -5,9 +5,9 @@ import pytest
 from PIL import Image
 
 import keras_mlrnn as km
-from keras_mlrnn import visualize
-from keras_mlrnn.cli import main
+from keras_mlrnn.cli.commands import main
 from keras_mlrnn.data import SCENE_CLASS_NAMES, load_scenes
+from keras_mlrnn.visualization import visualize
 
 TINY = dict(num_classes=20, backbone="tiny", image_size=32, class_names=list(SCENE_CLASS_NAMES))
 SMALL_HEADS = {

@@ -7,7 +7,7 @@ import pytest
 import keras_mlrnn as km
 from keras_mlrnn.data.coco import COCO_CLASSES
 from keras_mlrnn.models import MODELS
-from keras_mlrnn.preset_configs import builtin_config
+from keras_mlrnn.presets.configs import builtin_config
 
 TINY = dict(backbone="tiny", image_size=32)
 
@@ -202,7 +202,7 @@ def test_trained_preset_names_are_found_before_paper_configs(tmp_path, monkeypat
     target = tmp_path / "home" / "presets" / "voc2007_tiny" / "binary-relevance"
     model.save_to_preset(str(target), shared_backbone=backbone_file)
     monkeypatch.setenv("KERAS_MLRNN_HOME", str(tmp_path / "home"))
-    from keras_mlrnn.presets import trained_presets
+    from keras_mlrnn.presets.saving import trained_presets
 
     assert "voc2007_tiny" in trained_presets(km.BinaryRelevance)
     assert "voc2007_tiny" not in trained_presets(km.CNNRNN)
@@ -249,7 +249,7 @@ def test_missing_weights_error_suggests_a_home_folder():
 
 
 def test_the_announcement_of_a_preset_without_a_test_table_leaves_the_score_out(tmp_path, capsys):
-    from keras_mlrnn.preset_names import announce
+    from keras_mlrnn.presets.names import announce
 
     folder = tmp_path / "coco_mine" / "binary-relevance"
     folder.mkdir(parents=True)
@@ -291,7 +291,7 @@ def test_a_data_sets_name_loads_the_zoos_model_for_it_and_says_so(tmp_path, monk
 
 
 def test_preset_table_rows_come_from_each_presets_files(tmp_path):
-    from keras_mlrnn.presets import preset_table
+    from keras_mlrnn.presets.saving import preset_table
 
     folder = tmp_path / "voc" / "cnn-rnn"
     folder.mkdir(parents=True)

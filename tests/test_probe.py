@@ -3,8 +3,8 @@
 import numpy as np
 
 from keras_mlrnn.data.splits import DataSplit
-from keras_mlrnn.metrics import multilabel_report
-from keras_mlrnn.probe import linear_probe_scores, pooled_features
+from keras_mlrnn.metrics.multilabel import multilabel_report
+from keras_mlrnn.training.probe import linear_probe_scores, pooled_features
 
 
 class _Cache:

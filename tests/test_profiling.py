@@ -1,4 +1,4 @@
-"""`keras_mlrnn.profiling`: a compiled step's time, attributed to the layers it came from."""
+"""`keras_mlrnn.benchmarking.profiling`: a compiled step's time, given to its layers."""
 
 import json
 import os
@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from keras_mlrnn.profiling import layer_of, operation_origins, time_by_layer
+from keras_mlrnn.benchmarking.profiling import layer_of, operation_origins, time_by_layer
 
 HLO = """HloModule jit_train_step
 
@@ -74,7 +74,7 @@ def test_profile_step_names_the_layers_of_a_keras_model(tmp_path):
     script = textwrap.dedent(
         f"""
         import json, jax, keras, numpy as np
-        from keras_mlrnn.profiling import profile_step
+        from keras_mlrnn.benchmarking.profiling import profile_step
         model = keras.Sequential([
             keras.Input((64,)),
             keras.layers.Dense(256, activation="tanh", name="alpha"),

@@ -49,7 +49,7 @@ def test_mobilenet_v2_backbone_matches_the_full_keras_model(shared_dir):
 
 
 def test_short_fine_tune_on_coco128_beats_the_label_frequency_baseline(shared_dir, tmp_path):
-    from keras_mlrnn.runs import train
+    from keras_mlrnn.training.runs import train
 
     result = train(
         str(tmp_path / "run"),

@@ -11,8 +11,8 @@ import pytest
 from keras_mlrnn.data.scenes import SCENE_CLASS_NAMES, load_scenes
 from keras_mlrnn.data.splits import DataSplit, load_splits
 from keras_mlrnn.models import MODELS
-from keras_mlrnn.presets import METADATA_FILE, preset_table
-from keras_mlrnn.runs import evaluate_model
+from keras_mlrnn.presets.saving import METADATA_FILE, preset_table
+from keras_mlrnn.training.runs import evaluate_model
 
 pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not large')
 
@@ -124,9 +124,9 @@ def test_coco_preset_reproduces_its_metric_table(name, coco_splits):
 def test_coco_binary_relevance_is_within_a_point_of_the_linear_probe(coco_splits, tmp_path):
     """The probe measured the same way: fitted on train + val, scored on the 176 test photos."""
     from keras_mlrnn.data.splits import concatenate
-    from keras_mlrnn.feature_cache import FeatureCache
-    from keras_mlrnn.metrics import multilabel_report
-    from keras_mlrnn.probe import linear_probe_scores
+    from keras_mlrnn.metrics.multilabel import multilabel_report
+    from keras_mlrnn.training.feature_cache import FeatureCache
+    from keras_mlrnn.training.probe import linear_probe_scores
 
     shipped = _metadata("binary-relevance", COCO)["reports"]["predict_sets"]["mAP"]
     test = coco_splits["test"]
@@ -176,7 +176,7 @@ def test_presets_install_from_regular_wheels(tmp_path):
             archive.extractall(target)
     probe = (
         "import os, keras_mlrnn as km\n"
-        "from keras_mlrnn.presets import weights_search_path\n"
+        "from keras_mlrnn.presets.saving import weights_search_path\n"
         "model = km.OrderFreeRNN.from_preset('scenes')\n"
         "voc = km.CoarseToFineRNN.from_preset('voc2007')\n"
         "assert voc.class_names[0] == 'aeroplane' and voc.backbone_trainable\n"

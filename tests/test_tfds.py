@@ -91,7 +91,7 @@ def test_unsupported_name_is_refused():
 
 
 def test_tfds_dataset_trains_end_to_end(tmp_path):
-    from keras_mlrnn.runs import train
+    from keras_mlrnn.training.runs import train
 
     with _mock():
         splits = load_splits("tfds:voc/2007")

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not
 
 def _benchmark(*arguments, backend=None):
     """Runs `keras-mlrnn benchmark ARGUMENTS` in a subprocess."""
-    command = [sys.executable, "-m", "keras_mlrnn.cli", "benchmark", *arguments]
+    command = [sys.executable, "-m", "keras_mlrnn.cli.commands", "benchmark", *arguments]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     if backend:
         env["KERAS_BACKEND"] = backend
@@ -88,7 +88,7 @@ ENTRY %main.9 (Arg_0.1: f32[4]) -> f32[4] {
 
 
 def test_count_operations_counts_the_entry_kernels():
-    from keras_mlrnn.benchmark import count_operations
+    from keras_mlrnn.benchmarking.benchmark import count_operations
 
     # fusion, custom-call (a tuple-shaped result) and copy; not the fusion's body,
     # nor the parameter, constant, get-tuple-element and bitcasts.
@@ -98,7 +98,7 @@ def test_count_operations_counts_the_entry_kernels():
 
 
 def test_synthetic_labels_set_the_number_of_recurrent_steps():
-    from keras_mlrnn.benchmark import synthetic_labels
+    from keras_mlrnn.benchmarking.benchmark import synthetic_labels
     from keras_mlrnn.models import OrderFreeRNN
 
     labels = synthetic_labels(50, 10, max_labels=4)

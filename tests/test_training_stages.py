@@ -8,7 +8,7 @@ import os
 import keras
 import pytest
 
-from keras_mlrnn.runs import train
+from keras_mlrnn.training.runs import train
 
 SMALL = dict(
     dataset="scenes",

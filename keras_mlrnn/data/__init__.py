@@ -2,6 +2,10 @@
 
 `load_scenes` and the numpy pipeline never import TensorFlow; the tf.data
 pipeline imports it lazily when first used.
+
+Owns: each data set's loader and class list, splits, the input pipelines and their
+checks, augmentation, reading image files and finding the ones a command labels.
+May import: `catalog`.
 """
 
 from keras_mlrnn.data.class_lists import DATASET_CLASSES

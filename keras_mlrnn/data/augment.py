@@ -19,7 +19,7 @@ label of the mixed image, while the max would demand full confidence in a
 class whose object is a faint 10% blend or a corner cut away. It is also
 what the Keras layers compute.
 
-A feature cache (`keras_mlrnn.feature_cache`) holds fixed backbone maps:
+A feature cache (`keras_mlrnn.training.feature_cache`) holds fixed backbone maps:
 of each image and its mirror for "flip", of a few RandAugment views per
 image for "randaugment" (one drawn per image and epoch); mixup and cutmix
 blend two images anew every step and need the image pipeline (a run

@@ -21,7 +21,7 @@ import numpy as np
 
 
 def _orientation(path):
-    from keras_mlrnn.images import exif_orientation
+    from keras_mlrnn.data.images import exif_orientation
 
     try:
         return np.int32(exif_orientation(path.decode("utf-8")))

@@ -57,11 +57,11 @@ class LabeledFiles:
         A file in a format the training pipeline cannot decode (TIFF) is
         named first. A split of at most `decode_up_to` files is decoded in
         full with Pillow; a larger one gets the cheap check of
-        `keras_mlrnn.images.header_problem` (header, PNG checksums, the JPEG
-        end marker: about 0.5 ms a file). `keras_mlrnn.runs.train` checks
+        `keras_mlrnn.data.images.header_problem` (header, PNG checksums, the JPEG
+        end marker: about 0.5 ms a file). `keras_mlrnn.training.runs.train` checks
         every split this way before training.
         """
-        from keras_mlrnn.images import header_problem, pipeline_format_problem
+        from keras_mlrnn.data.images import header_problem, pipeline_format_problem
 
         if len(self.paths) <= decode_up_to:  # Pillow decodes a TIFF that tf.data cannot
             bad = self._first_problems(pipeline_format_problem, limit)
@@ -79,10 +79,10 @@ class LabeledFiles:
     def find_unreadable(self, limit=5):
         """Decodes every file with Pillow; returns up to `limit` `(path, reason)` that fail.
 
-        Slow on large sets (a full decode per image): `keras_mlrnn.runs.train`
+        Slow on large sets (a full decode per image): `keras_mlrnn.training.runs.train`
         calls it only after the input pipeline failed, to name the files.
         """
-        from keras_mlrnn.images import read_image
+        from keras_mlrnn.data.images import read_image
 
         def decode_problem(path):
             try:

@@ -248,7 +248,7 @@ def tf_files_dataset(
         raise ValueError("tf_files_dataset: the split is empty (0 files).")
     if labels is not None:
         _, labels = validate_arrays(np.zeros((len(paths), 1, 1, 3), np.uint8), labels, "files")
-    from keras_mlrnn.images import exif_orientation
+    from keras_mlrnn.data.images import exif_orientation
 
     orientations = np.array([exif_orientation(p) for p in paths], dtype=np.int32)
     turn = bool((orientations != 1).any())  # most data sets: no EXIF turns, no extra op

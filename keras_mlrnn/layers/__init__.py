@@ -1,4 +1,7 @@
-"""Layers shared by the methods."""
+"""Layers shared by the methods, and on-device beam search over label sequences.
+
+May import: nothing else of keras_mlrnn.
+"""
 
 from keras_mlrnn.layers.candidate_pool_mask import CandidatePoolMask
 from keras_mlrnn.layers.label_embedding import LabelEmbedding

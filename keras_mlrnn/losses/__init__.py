@@ -1,4 +1,7 @@
-"""The methods' own losses, and the per-class losses their heads can train with."""
+"""The methods' own losses, and the per-class losses their heads can train with.
+
+May import: nothing else of keras_mlrnn.
+"""
 
 from keras_mlrnn.losses.asymmetric import AsymmetricLoss
 from keras_mlrnn.losses.joint_max_margin import JointMaxMargin

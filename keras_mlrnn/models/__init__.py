@@ -1,4 +1,9 @@
-"""The model registry: one name per method, used by the CLI and benchmarks."""
+"""The methods: the `MultiLabelModel` contract, one module per method, and their registry.
+
+Owns: each method's layers wired into a model, its decision rule, staged training,
+the backbone copied from a trained model, and `MODELS` (CLI name -> class).
+May import: `backbones`, `layers`, `losses`, `metrics`, `data`, `presets`, `export`, `catalog`.
+"""
 
 from keras_mlrnn.catalog import DEFAULT_METHOD, METHODS
 from keras_mlrnn.models.base import MultiLabelModel

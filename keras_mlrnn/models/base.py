@@ -40,9 +40,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_mlrnn import backbones
+from keras_mlrnn.backbones import feature_extractors as backbones
 from keras_mlrnn.data import checks
-from keras_mlrnn.metrics import MeanAveragePrecision, MultiLabelF1
+from keras_mlrnn.metrics.multilabel import MeanAveragePrecision, MultiLabelF1
 from keras_mlrnn.models.batched_method import BatchedMethod, Unsaved
 from keras_mlrnn.models.decision import decide_sets, describe_threshold_rule
 from keras_mlrnn.models.replicas import per_replica_loss
@@ -64,7 +64,7 @@ class MultiLabelModel(keras.Model):
     Args:
         num_classes: int. Number of labels C.
         backbone: str or `keras.Model`. A name from
-            `keras_mlrnn.backbones.BACKBONE_NAMES` (`"tiny"`, `"resnet50"`,
+            `keras_mlrnn.backbones.feature_extractors.BACKBONE_NAMES` (`"tiny"`, `"resnet50"`,
             `"vgg16"`, ...) or a model returning a feature map. Defaults to
             "resnet50".
         backbone_weights: None, "imagenet", a weights-file path, or a trained
@@ -161,7 +161,7 @@ class MultiLabelModel(keras.Model):
         """Reads statistics of the training labels `(N, C)` before `fit`.
 
         The base class needs none; methods that do (CNNRNN's label order and
-        path length) override it. `keras_mlrnn.runs.train` always calls it.
+        path length) override it. `keras_mlrnn.training.runs.train` always calls it.
         """
         del labels
 
@@ -175,7 +175,7 @@ class MultiLabelModel(keras.Model):
     uses_beam_search = False
     #: Whether the method implements `explain_batch(images)` (`explain`):
     #: what each recurrent step picked, and where it looked if it attends
-    #: to places (`keras_mlrnn.visualize` draws it).
+    #: to places (`keras_mlrnn.visualization.visualize` draws it).
     can_explain = False
 
     @property
@@ -207,7 +207,7 @@ class MultiLabelModel(keras.Model):
 
     #: The paper's constructor arguments (backbone, input size, head sizes,
     #: loss weights): what `from_preset("coco_paper")` and the other paper
-    #: configuration names build (`keras_mlrnn.preset_configs.builtin_config`). Each
+    #: configuration names build (`keras_mlrnn.presets.configs.builtin_config`). Each
     #: method declares its own; None: no built-in presets.
     paper_config = None
     #: Departures from `paper_config` on one data set: `{dataset: {arg: value}}`.
@@ -235,7 +235,7 @@ class MultiLabelModel(keras.Model):
         frequency instead of a random projection of the features that the
         few steps of a small data set never unlearn (on coco128's frozen
         features: +7 to +9 test mAP for BinaryRelevance, `benchmarks/RESULTS.md`).
-        `keras_mlrnn.runs.train` calls it on a new run (`head_init="prior"`).
+        `keras_mlrnn.training.runs.train` calls it on a new run (`head_init="prior"`).
 
         Args:
             labels: array `(N, C)` multi-hot training targets.
@@ -335,7 +335,7 @@ class MultiLabelModel(keras.Model):
         """Tunes decision parameters on validation data after `fit`; returns what it tried.
 
         The base class has nothing to tune (returns None); OrderFreeRNN tunes
-        its stop threshold. `keras_mlrnn.runs.train` always calls it.
+        its stop threshold. `keras_mlrnn.training.runs.train` always calls it.
         """
         del images, labels
 
@@ -350,7 +350,7 @@ class MultiLabelModel(keras.Model):
 
         `images` are uint8 (or float [0, 255]) images `(B, S, S, 3)`, or
         feature maps the backbone already computed, `(B, *feature_shape)`
-        (`keras_mlrnn.feature_cache`): those are used as they are, so a
+        (`keras_mlrnn.training.feature_cache`): those are used as they are, so a
         method's head trains on cached features with its own loss. A
         frozen backbone gives the same map either way.
         """
@@ -512,7 +512,7 @@ class MultiLabelModel(keras.Model):
         Args:
             x: uint8 images `(N, S, S, 3)`, one image `(S, S, 3)`, image
                 file paths (one str or a list: read and resized to the
-                model's size with `keras_mlrnn.images.read_images`), or a
+                model's size with `keras_mlrnn.data.images.read_images`), or a
                 dataset of images.
             batch_size: int or None.
             top: int or None. Instead of the method's decision
@@ -525,7 +525,7 @@ class MultiLabelModel(keras.Model):
         if isinstance(x, (str, os.PathLike)):
             x = [x]
         if isinstance(x, (list, tuple)) and all(isinstance(p, (str, os.PathLike)) for p in x):
-            from keras_mlrnn.images import read_images
+            from keras_mlrnn.data.images import read_images
 
             x = read_images([os.fspath(p) for p in x], self.image_size)
         elif isinstance(x, np.ndarray) and x.ndim == 3:
@@ -650,7 +650,7 @@ class MultiLabelModel(keras.Model):
         return cls(**config)
 
     def export(self, filepath, format="saved_model", verbose=False, **kwargs):
-        """Writes the model for serving outside Keras (`keras_mlrnn.export.export_model`).
+        """Writes the model for serving outside Keras (`keras_mlrnn.export.formats.export_model`).
 
         The artifact takes uint8 images `(B, S, S, 3)` and returns `scores`
         and `sets` (the method's own decision); its class names and decision
@@ -669,19 +669,19 @@ class MultiLabelModel(keras.Model):
         Example:
         ```python
         model.export("br.onnx", format="onnx")
-        from keras_mlrnn.serving import load_artifact
+        from keras_mlrnn.export.serving import load_artifact
         scores, sets = load_artifact("br.onnx")(images)
         ```
         """
         if kwargs:
             raise ValueError(f"export takes no {', '.join(sorted(kwargs))}: the input is fixed.")
-        from keras_mlrnn.export import export_model
+        from keras_mlrnn.export.formats import export_model
 
         return export_model(self, filepath, format=format, verbose=verbose)
 
     @classmethod
     def from_preset(cls, preset, load_weights=True, **overrides):
-        """Builds a model from a preset directory (see `keras_mlrnn.presets`).
+        """Builds a model from a preset directory (see `keras_mlrnn.presets.saving`).
 
         Args:
             preset: str. A preset directory (config.json, model.weights.h5,

@@ -4,8 +4,13 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from keras_mlrnn.decoding import beam_search, describe_beam_search, path_to_multi_hot, tile_beams
 from keras_mlrnn.layers import LabelEmbedding
+from keras_mlrnn.layers.beam_search import (
+    beam_search,
+    describe_beam_search,
+    path_to_multi_hot,
+    tile_beams,
+)
 from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import top_k_mask
 from keras_mlrnn.models.tensor_helpers import weighted_batch_mean
@@ -59,7 +64,7 @@ class CNNRNN(MultiLabelModel):
     (teacher forcing) in a fixed order (`label_order`) with softmax
     cross-entropy at each step, END after the last label, padded steps
     masked; the loss is the mean over an image's steps. Inference runs beam
-    search on device (`keras_mlrnn.decoding`).
+    search on device (`keras_mlrnn.layers.beam_search`).
 
     `call()` scores: for each class, the largest softmax probability that any
     step of the best beam path gave it, so every class ranks (mAP).

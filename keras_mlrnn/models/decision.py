@@ -1,7 +1,7 @@
 """The decision rule every thresholding method shares: optional top-k, then a threshold.
 
 One tie rule everywhere: among equal scores the lower class index ranks
-first, as in `keras_mlrnn.metrics.decide` (its numpy twin), so a model's
+first, as in `keras_mlrnn.metrics.multilabel.decide` (its numpy twin), so a model's
 `predict_sets` and the metrics' top-k row keep the same labels.
 
 Example:
@@ -15,7 +15,7 @@ decide_sets(np.array([[0.9, 0.6, 0.6, 0.1]]), threshold=0.5, top_k=2)  # [[1, 1,
 import numpy as np
 from keras import ops
 
-from keras_mlrnn.metrics import multilabel_report
+from keras_mlrnn.metrics.multilabel import multilabel_report
 
 
 def top_k_mask(scores, k):
@@ -55,7 +55,7 @@ def tune_on_grid(candidates, sets_for, labels, metric="OF1"):
         candidates: sequence of floats (e.g. thresholds).
         sets_for: callable, value -> multi-hot `(N, C)` decisions at that value.
         labels: multi-hot validation targets `(N, C)`.
-        metric: str. A set-based key of `keras_mlrnn.metrics.multilabel_report`
+        metric: str. A set-based key of `keras_mlrnn.metrics.multilabel.multilabel_report`
             ("OF1", "CF1", "F1_I"). Defaults to "OF1".
 
     Returns:

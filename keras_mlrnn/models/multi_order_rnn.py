@@ -30,7 +30,7 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
     (only the BCE of `s^`: the paper's first step) or "recurrent" (only
     `MultiOrderLoss`, with the CNN and `s^` fixed by stop-gradient). The
     paper's order is `set_stage("features")`, `fit`, `set_stage("recurrent")`
-    (or "joint"), `fit`; `keras_mlrnn.runs.train(warmup_epochs=N)` does it
+    (or "joint"), `fit`; `keras_mlrnn.training.runs.train(warmup_epochs=N)` does it
     in one run. Without the first stage the LSTM can start from an almost
     constant `s^` and learn the label prior only.
 

@@ -8,8 +8,13 @@ val tuning of the stop threshold, each a short method of the same model.
 import keras
 from keras import layers, ops
 
-from keras_mlrnn.decoding import beam_search, describe_beam_search, path_to_multi_hot, tile_beams
 from keras_mlrnn.layers import CandidatePoolMask, SoftAttention
+from keras_mlrnn.layers.beam_search import (
+    beam_search,
+    describe_beam_search,
+    path_to_multi_hot,
+    tile_beams,
+)
 from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import tune_on_grid
 from keras_mlrnn.models.stages import TrainedInStages
@@ -356,5 +361,5 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
         return results
 
     def tune(self, images, labels):
-        """Validation-time tuning used by `keras_mlrnn.runs.train`: the stop threshold."""
+        """Validation-time tuning used by `keras_mlrnn.training.runs.train`: the stop threshold."""
         return {"stop_threshold": self.tune_stop_threshold(images, labels)}

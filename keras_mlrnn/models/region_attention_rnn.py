@@ -6,7 +6,7 @@ from keras import layers, ops
 
 from keras_mlrnn.layers import SpatialTransformer
 from keras_mlrnn.losses import region_constraints
-from keras_mlrnn.metrics import decide
+from keras_mlrnn.metrics.multilabel import decide
 from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import decide_sets, describe_threshold_rule, tune_on_grid
 from keras_mlrnn.models.tensor_helpers import first_argmax, weighted_batch_mean
@@ -228,5 +228,5 @@ class RegionAttentionRNN(MultiLabelModel):
         return results
 
     def tune(self, images, labels):
-        """Validation-time tuning used by `keras_mlrnn.runs.train`: the threshold."""
+        """Validation-time tuning used by `keras_mlrnn.training.runs.train`: the threshold."""
         return {"threshold": self.tune_threshold(images, labels)}

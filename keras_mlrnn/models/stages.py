@@ -31,7 +31,7 @@ class TrainedInStages:
     and the confidence head's per-class loss (`classification_loss`: "bce"
     or "asl", `asl`: `AsymmetricLoss` arguments or None for the paper's).
 
-    `keras_mlrnn.runs.train(warmup_epochs=N)` accepts exactly these methods.
+    `keras_mlrnn.training.runs.train(warmup_epochs=N)` accepts exactly these methods.
     """
 
     def init_stages(

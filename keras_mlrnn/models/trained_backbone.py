@@ -3,7 +3,7 @@
 The papers' two-stage recipe: fine-tune the CNN first (e.g. with
 `BinaryRelevance`), then train a recurrent head on it. `MultiLabelModel`
 takes such a model as `backbone_weights` and copies its backbone here,
-after building its own: `keras_mlrnn.backbones` only reads weight files.
+after building its own: `keras_mlrnn.backbones.feature_extractors` only reads weight files.
 
 Example:
 ```python
@@ -17,7 +17,7 @@ import os
 
 import keras
 
-from keras_mlrnn.presets import load_preset
+from keras_mlrnn.presets.saving import load_preset
 
 
 def is_trained_model(source):

@@ -1,0 +1,4 @@
+"""Where a model looked: attention maps and attended regions drawn over the image.
+
+May import: `models`, `data`.
+"""
