@@ -68,7 +68,7 @@ def main():
     import keras_mlrnn.models  # noqa: F401 (registers the model classes load_model needs)
     from keras_mlrnn import presets
     from keras_mlrnn.data.splits import load_splits
-    from keras_mlrnn.training.runs import evaluate_model
+    from keras_mlrnn.evaluation.scoring import evaluate_model
 
     run = os.path.relpath(args.run)
     metrics = _read(os.path.join(run, "metrics.json"))

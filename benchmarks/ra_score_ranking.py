@@ -18,14 +18,14 @@ import numpy as np
 from keras import ops
 
 from keras_mlrnn.metrics.multilabel import multilabel_report
-from keras_mlrnn.training import runs
 from keras_mlrnn.training.feature_cache import FeatureCache
+from keras_mlrnn.training.run_inputs import load_data
 
 
 def main(run_dir):
     with open(f"{run_dir}/run_config.json") as f:
         config = json.load(f)
-    test = runs.load_data(config)["test"]
+    test = load_data(config)["test"]
     model = keras.saving.load_model(f"{run_dir}/model.keras")
     cache = FeatureCache(config["cache_features"], model, verbose=False)
     softmax, logits = [], []

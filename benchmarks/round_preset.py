@@ -27,7 +27,7 @@ def main():
 
     from keras_mlrnn import presets
     from keras_mlrnn.data.splits import load_splits
-    from keras_mlrnn.training.runs import evaluate_model
+    from keras_mlrnn.evaluation.scoring import evaluate_model
 
     for preset in args.presets:
         with open(os.path.join(preset, presets.METADATA_FILE)) as f:

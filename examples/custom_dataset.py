@@ -21,8 +21,8 @@ import keras_mlrnn as km
 from keras_mlrnn.cli.parser import optional_path
 from keras_mlrnn.data.images import read_images
 from keras_mlrnn.data.splits import load_splits
+from keras_mlrnn.evaluation.scoring import evaluate_model
 from keras_mlrnn.metrics import format_report
-from keras_mlrnn.training.runs import evaluate_model
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--csv", required=True)

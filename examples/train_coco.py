@@ -18,9 +18,9 @@ import keras
 
 from keras_mlrnn.cli.parser import optional_path
 from keras_mlrnn.data.splits import load_splits
+from keras_mlrnn.evaluation.scoring import evaluate_model
 from keras_mlrnn.metrics import format_report
 from keras_mlrnn.models import MODELS
-from keras_mlrnn.training.runs import evaluate_model
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--data-dir", required=True)

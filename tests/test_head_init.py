@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import keras_mlrnn as km
-from keras_mlrnn.training.runs import DEFAULTS, load_data, train
+from keras_mlrnn.training.run_dir import DEFAULTS
+from keras_mlrnn.training.run_inputs import load_data
+from keras_mlrnn.training.runs import train
 
 # Two images; class 0 in both, class 1 in one, class 2 in none. Smoothed
 # frequencies (n + 0.5) / (N + 1): 2.5 / 3, 1.5 / 3, 0.5 / 3.

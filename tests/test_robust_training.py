@@ -12,7 +12,8 @@ from PIL import Image
 import keras_mlrnn as km
 from keras_mlrnn.cli.commands import main
 from keras_mlrnn.data.pipeline import tf_files_dataset
-from keras_mlrnn.training.runs import NonFiniteLossError, StopOnNonFiniteLoss, train
+from keras_mlrnn.training.callbacks import NonFiniteLossError, StopOnNonFiniteLoss
+from keras_mlrnn.training.runs import train
 from tests.helpers import train_and_kill_mid_epoch_two
 from tests.models.tiny import TINY as TINY_MODELS
 

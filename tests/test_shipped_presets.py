@@ -10,9 +10,9 @@ import pytest
 
 from keras_mlrnn.data.scenes import SCENE_CLASS_NAMES, load_scenes
 from keras_mlrnn.data.splits import DataSplit, load_splits
+from keras_mlrnn.evaluation.scoring import evaluate_model
 from keras_mlrnn.models import MODELS
 from keras_mlrnn.presets.saving import METADATA_FILE, preset_table
-from keras_mlrnn.training.runs import evaluate_model
 
 pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not large')
 

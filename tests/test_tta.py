@@ -46,8 +46,8 @@ def _photo_split(tmp_path, images):
 
 
 def test_evaluate_model_adds_multi_crop_reports_from_the_files(tmp_path):
+    from keras_mlrnn.evaluation.scoring import evaluate_model, multi_crop_scores
     from keras_mlrnn.metrics.multilabel import multilabel_report
-    from keras_mlrnn.training.runs import evaluate_model, multi_crop_scores
 
     rng = np.random.default_rng(1)
     images = rng.integers(0, 255, (5, 24, 24, 3)).astype(np.uint8)
@@ -77,7 +77,7 @@ def test_evaluate_model_adds_multi_crop_reports_from_the_files(tmp_path):
 
 def test_multi_crop_scores_needs_files_and_larger_images(tmp_path):
     from keras_mlrnn.data.splits import DataSplit
-    from keras_mlrnn.training.runs import multi_crop_scores
+    from keras_mlrnn.evaluation.scoring import multi_crop_scores
 
     model = km.BinaryRelevance(num_classes=2, backbone="tiny", image_size=16)
     arrays = DataSplit(np.zeros((2, 2), "float32"), ["a", "b"], images=np.zeros((2, 16, 16, 3)))

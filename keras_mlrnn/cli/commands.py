@@ -126,8 +126,8 @@ def _evaluation_data(args):
 
 def _evaluate(args):
     from keras_mlrnn.data.splits import load_split
+    from keras_mlrnn.evaluation.scoring import evaluate_model
     from keras_mlrnn.metrics.multilabel import format_report
-    from keras_mlrnn.training import runs
 
     data = _evaluation_data(args)  # first: a missing data set is named before loading
     model = _evaluation_model(args)
@@ -148,7 +148,7 @@ def _evaluate(args):
             f"model's {model.num_classes} classes): left out of the per-class means.",
             file=sys.stderr,
         )
-    reports = runs.evaluate_model(model, split, top_k=args.top_k, ten_crop=args.ten_crop)
+    reports = evaluate_model(model, split, top_k=args.top_k, ten_crop=args.ten_crop)
     print(format_report(reports, title=f"{type(model).__name__} ({dataset}, {args.split})"))
     return 0
 

@@ -34,7 +34,8 @@ from keras_mlrnn.metrics.multilabel import REPORT_KEYS
 from keras_mlrnn.models import get_model_class
 from keras_mlrnn.models.stages import TrainedInStages
 from keras_mlrnn.training import runs
-from keras_mlrnn.training.run_dir import RunDirectory
+from keras_mlrnn.training.run_dir import DEFAULTS, RunDirectory
+from keras_mlrnn.training.run_inputs import load_data
 
 ABLATIONS = (
     "order-free-rnn:use_attention=false",
@@ -164,7 +165,7 @@ def _linear_probe_map(model, options):
     from keras_mlrnn.training.feature_cache import FeatureCache
     from keras_mlrnn.training.probe import linear_probe_scores
 
-    splits = runs.load_data({**runs.DEFAULTS, **options})
+    splits = load_data({**DEFAULTS, **options})
     cache = FeatureCache(options["cache_features"], model, verbose=False)
     scores = linear_probe_scores(cache, splits["train"], splits["test"])
     return multilabel_report(splits["test"].labels, scores, mask=splits["test"].mask)["mAP"]
@@ -178,7 +179,7 @@ def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
         models: list of model specs (registry names, optionally `name:key=value,...`).
         seeds: sequence of int. Defaults to (0, 1, 2).
         command: str or None. The command line recorded in every run.
-        **options: `keras_mlrnn.training.runs.DEFAULTS` keys shared by every run
+        **options: `keras_mlrnn.training.run_dir.DEFAULTS` keys shared by every run
             (dataset, backbone, image_size, epochs, batch_size, ...).
 
     Returns:
