@@ -66,7 +66,7 @@ def main():
     import keras_mlrnn.models  # noqa: F401 (registers the model classes the presets name)
     from keras_mlrnn.export.formats import SUFFIXES, artifact_bytes
     from keras_mlrnn.export.serving import compare_with_model, load_artifact
-    from keras_mlrnn.presets.saving import load_preset
+    from keras_mlrnn.presets.loading import load_preset
 
     print("| method | side | runtime | size MiB | 1 image ms | batch 32 ms | "
           "images/s (32) | max score diff | same sets |")  # fmt: skip

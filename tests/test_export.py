@@ -102,7 +102,7 @@ def test_onnx_file_carries_the_class_names_and_the_rule(tmp_path):
 def test_a_shipped_voc_preset_runs_in_every_runtime(tmp_path):
     """The voc2007_mobilenet_v2 order-free-rnn preset (MobileNetV2 224 px, beam search):
     real VOC photos where ../shared is present, else generated scenes."""
-    from keras_mlrnn.presets.saving import load_preset
+    from keras_mlrnn.presets.loading import load_preset
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     model = load_preset(os.path.join(root, "weights", "voc2007_mobilenet_v2", "order-free-rnn"))

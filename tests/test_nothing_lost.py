@@ -11,7 +11,8 @@ import pytest
 
 import keras_mlrnn as km
 from keras_mlrnn.cli.commands import main
-from keras_mlrnn.presets.saving import load_preset, save_to_preset
+from keras_mlrnn.presets.loading import load_preset
+from keras_mlrnn.presets.saving import save_to_preset
 from keras_mlrnn.training.run_dir import RunDirectory
 from tests.models.tiny import TINY
 

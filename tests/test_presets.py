@@ -202,7 +202,7 @@ def test_trained_preset_names_are_found_before_paper_configs(tmp_path, monkeypat
     target = tmp_path / "home" / "presets" / "voc2007_tiny" / "binary-relevance"
     model.save_to_preset(str(target), shared_backbone=backbone_file)
     monkeypatch.setenv("KERAS_MLRNN_HOME", str(tmp_path / "home"))
-    from keras_mlrnn.presets.saving import trained_presets
+    from keras_mlrnn.presets.names import trained_presets
 
     assert "voc2007_tiny" in trained_presets(km.BinaryRelevance)
     assert "voc2007_tiny" not in trained_presets(km.CNNRNN)

@@ -12,7 +12,8 @@ from keras_mlrnn.data.scenes import SCENE_CLASS_NAMES, load_scenes
 from keras_mlrnn.data.splits import DataSplit, load_splits
 from keras_mlrnn.evaluation.scoring import evaluate_model
 from keras_mlrnn.models import MODELS
-from keras_mlrnn.presets.saving import METADATA_FILE, preset_table
+from keras_mlrnn.presets.files import METADATA_FILE
+from keras_mlrnn.presets.saving import preset_table
 
 pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not large')
 
@@ -176,7 +177,7 @@ def test_presets_install_from_regular_wheels(tmp_path):
             archive.extractall(target)
     probe = (
         "import os, keras_mlrnn as km\n"
-        "from keras_mlrnn.presets.saving import weights_search_path\n"
+        "from keras_mlrnn.presets.files import weights_search_path\n"
         "model = km.OrderFreeRNN.from_preset('scenes')\n"
         "voc = km.CoarseToFineRNN.from_preset('voc2007')\n"
         "assert voc.class_names[0] == 'aeroplane' and voc.backbone_trainable\n"

@@ -86,7 +86,7 @@ def _train(args):
 
 def _evaluation_model(args):
     """The model `evaluate` scores: a run's, a .keras file, a preset directory or name."""
-    from keras_mlrnn.presets.saving import is_preset_dir
+    from keras_mlrnn.presets.files import is_preset_dir
 
     target = args.target
     if is_preset_dir(target):

@@ -36,7 +36,7 @@ class PortableMixin:
 
     @classmethod
     def from_preset(cls, preset, load_weights=True, **overrides):
-        """Builds a model from a preset directory (see `keras_mlrnn.presets.saving`).
+        """Builds a model from a preset directory (see `keras_mlrnn.presets.loading`).
 
         Args:
             preset: str. A preset directory (config.json, model.weights.h5,

@@ -17,7 +17,7 @@ import os
 
 import keras
 
-from keras_mlrnn.presets.saving import load_preset
+from keras_mlrnn.presets.loading import load_preset
 
 
 def is_trained_model(source):

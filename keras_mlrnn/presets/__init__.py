@@ -15,5 +15,6 @@ from keras_mlrnn.presets.files import (
     is_preset_dir,
     weights_search_path,
 )
+from keras_mlrnn.presets.loading import load_preset
 from keras_mlrnn.presets.names import preset_names, trained_presets
-from keras_mlrnn.presets.saving import load_preset, preset_table, save_to_preset, update_metadata
+from keras_mlrnn.presets.saving import preset_table, save_to_preset, update_metadata

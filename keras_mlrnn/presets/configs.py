@@ -7,7 +7,7 @@ implementation sections); each data set's class list lives in
 name "<data set>_paper" ("coco_paper": ResNet-152 at 224 px for
 OrderFreeRNN). A data set's own name ("coco", "voc2007") loads the zoo's
 trained model for it (`TRAINED_PRESETS`) where that is installed, else it
-is the paper setting too. `keras_mlrnn.presets.saving.load_preset` builds the
+is the paper setting too. `keras_mlrnn.presets.loading.load_preset` builds the
 model; trained weights are found on `presets.weights_search_path`.
 
 Example:

@@ -14,6 +14,7 @@ is_preset_dir("weights/scenes/binary-relevance")   # True in a checkout
 """
 
 import hashlib
+import json
 import os
 import shutil
 
@@ -192,3 +193,11 @@ def move_into_place(staging, preset_dir):
     os.rename(preset_dir, replaced)
     os.rename(staging, preset_dir)
     shutil.rmtree(replaced)
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON: {e}") from e

@@ -5,7 +5,7 @@ A trained preset is a folder `<root>/<preset>/<model cli name>/` on
 ("coco") stands for the zoo's trained preset for it
 (`keras_mlrnn.presets.configs.TRAINED_PRESETS`) and is announced in one line
 when it loads one; "<data set>_paper" is a paper's configuration.
-`keras_mlrnn.presets.saving.load_preset` resolves them.
+`keras_mlrnn.presets.loading.load_preset` resolves them.
 
 Example:
 ```python

@@ -26,7 +26,8 @@ def load_trained_model(preset=None, method=None, model_path=None):
     import keras
 
     import keras_mlrnn.models as models
-    from keras_mlrnn.presets.saving import is_preset_dir, load_preset
+    from keras_mlrnn.presets.files import is_preset_dir
+    from keras_mlrnn.presets.loading import load_preset
     from keras_mlrnn.training.run_dir import RunDirectory
 
     if (preset is None) == (model_path is None):
