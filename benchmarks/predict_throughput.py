@@ -35,7 +35,7 @@ def watched_run(argv, ok=(0, 2)):
     A status outside `ok` (predict's 2: some files unreadable) stops the benchmark."""
     import psutil
 
-    cli = [sys.executable, "-m", "keras_mlrnn.cli.commands", *argv]
+    cli = [sys.executable, "-m", "keras_mlrnn.cli", *argv]
     start = time.time()
     process = subprocess.Popen(cli, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     watched, peak = psutil.Process(process.pid), 0

@@ -214,7 +214,7 @@ def train_and_kill_mid_epoch_two(argv, checkpoints, ready=lambda: True, seconds=
     import time
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "keras_mlrnn.cli.commands", "train", *argv]
+    command = [sys.executable, "-m", "keras_mlrnn.cli", "train", *argv]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)  # fmt: skip
     metadata = os.path.join(checkpoints, "training_metadata.json")

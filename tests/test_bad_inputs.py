@@ -134,7 +134,7 @@ def _keras_mlrnn(argv, cwd):
     """Runs `keras-mlrnn ARGV` in a new process: (exit status, stderr)."""
     env = dict(os.environ)
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the command itself must quiet TensorFlow
-    result = subprocess.run([sys.executable, "-m", "keras_mlrnn.cli.commands", *argv], cwd=cwd,
+    result = subprocess.run([sys.executable, "-m", "keras_mlrnn.cli", *argv], cwd=cwd,
                             capture_output=True, text=True, env=env)  # fmt: skip
     return result.returncode, result.stderr
 

@@ -64,7 +64,7 @@ def test_shards_are_disjoint_and_make_the_whole():
 
 
 def _predict(args, cwd):
-    command = [sys.executable, "-m", "keras_mlrnn.cli.commands", "predict", "--preset", "scenes",
+    command = [sys.executable, "-m", "keras_mlrnn.cli", "predict", "--preset", "scenes",
                "--method", "binary-relevance", *args]  # fmt: skip
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
 
@@ -106,7 +106,7 @@ def test_a_killed_run_resumes_without_losing_or_repeating_a_photo(tmp_path):
     _photos(str(tmp_path / "photos"), 600, size=64)
     whole = _predict(["photos", "--out", "whole.csv", "--batch-size", "4"], tmp_path)
     assert whole.returncode == 0, whole.stderr
-    command = [sys.executable, "-m", "keras_mlrnn.cli.commands", "predict", "--preset", "scenes",
+    command = [sys.executable, "-m", "keras_mlrnn.cli", "predict", "--preset", "scenes",
                "--method", "binary-relevance", "photos", "--out", "cut.csv", "--batch-size",
                "4"]  # fmt: skip
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,

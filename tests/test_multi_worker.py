@@ -72,7 +72,7 @@ def _worker_envs(tmp_path, backend):
 
 
 def _start(argv, env):
-    command = [sys.executable, "-m", "keras_mlrnn.cli.commands", "train", *argv]
+    command = [sys.executable, "-m", "keras_mlrnn.cli", "train", *argv]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
 

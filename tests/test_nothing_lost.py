@@ -25,7 +25,7 @@ def _start(run_dir, *extra):
     command = [
         sys.executable,
         "-m",
-        "keras_mlrnn.cli.commands",
+        "keras_mlrnn.cli",
         "train",
         *RUN,
         "--run-dir",
@@ -49,7 +49,7 @@ def test_a_second_process_is_refused_naming_the_owner_and_a_killed_owner_leaves_
     try:
         _wait_for(lambda: os.path.isfile(run.config_path), first)
         second = subprocess.run(
-            [sys.executable, "-m", "keras_mlrnn.cli.commands", "train", *RUN, "--run-dir", run.path,
+            [sys.executable, "-m", "keras_mlrnn.cli", "train", *RUN, "--run-dir", run.path,
              "--overwrite"],
             capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )  # fmt: skip

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not
 
 def _benchmark(*arguments, backend=None):
     """Runs `keras-mlrnn benchmark ARGUMENTS` in a subprocess."""
-    command = [sys.executable, "-m", "keras_mlrnn.cli.commands", "benchmark", *arguments]
+    command = [sys.executable, "-m", "keras_mlrnn.cli", "benchmark", *arguments]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     if backend:
         env["KERAS_BACKEND"] = backend

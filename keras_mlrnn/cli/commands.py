@@ -256,6 +256,3 @@ def main(argv=None):
         print(f"error: {os_error_line(e)}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())
