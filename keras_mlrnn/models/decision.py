@@ -69,3 +69,19 @@ def tune_on_grid(candidates, sets_for, labels, metric="OF1"):
         sets = sets_for(float(value))
         results[float(value)] = multilabel_report(labels, no_scores, sets=sets)[metric]
     return max(results, key=results.get), results
+
+
+def tune_variable(model, variable, candidates, images, labels, metric):
+    """Sets `variable` to each candidate, keeps the one whose `predict_sets` scores best.
+
+    One `predict_sets` pass per value (a beam search stops differently at each);
+    returns `{value: metric}` (`tune_on_grid`).
+    """
+
+    def sets_for(value):
+        variable.assign(value)
+        return model.predict_sets(images)
+
+    best, results = tune_on_grid(candidates, sets_for, labels, metric)
+    variable.assign(best)
+    return results

@@ -1,9 +1,4 @@
-"""`OrderFreeRNN` (Chen et al., AAAI 2018): attention, candidate pool, confidence-ranked LSTM.
-
-One class, over 350 lines: the paper's parts (attention, candidate pool,
-confidence ranking, the staged training), its beam-search decision and the
-val tuning of the stop threshold, each a short method of the same model.
-"""
+"""`OrderFreeRNN` (Chen et al., AAAI 2018): attention, candidate pool, confidence-ranked LSTM."""
 
 import keras
 from keras import layers, ops
@@ -16,7 +11,7 @@ from keras_mlrnn.layers.beam_search import (
     tile_beams,
 )
 from keras_mlrnn.models.base import MultiLabelModel, config_fields
-from keras_mlrnn.models.decision import tune_on_grid
+from keras_mlrnn.models.decision import tune_variable
 from keras_mlrnn.models.stages import TrainedInStages
 from keras_mlrnn.models.tensor_helpers import first_argmax, weighted_batch_mean
 
@@ -54,18 +49,14 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
         attention_units: int. Defaults to 256.
         lstm_units: int. Defaults to 512.
         hidden_units: int. Width of `f_pred`'s first layer. Defaults to 512.
-        dropout: float. Dropout in `f_pred` (the paper's keep probability 0.8
-            is a rate of 0.2). Defaults to 0.2.
-        use_attention: bool. False replaces `z_t` by the mean region feature
-            (the paper's "w/o attention" ablation). Defaults to True.
+        dropout: float. Dropout in `f_pred` (the paper keeps 0.8). Defaults to 0.2.
+        use_attention: bool. False: `z_t` is the mean region ("w/o attention"). Defaults to True.
         beam_size: int. Defaults to 3.
-        max_length: int or None. Most labels per path and training steps;
-            None until `adapt` sets the largest label count in training.
+        max_length: int or None. Labels per path and steps (None: set by `adapt`).
         stop_threshold: float. Path-probability floor. Defaults to 0.5.
         confidence_loss_weight, stage: what `fit` trains (see `TrainedInStages`;
             the confidence head is `v_prob`).
-        classification_loss, asl: the loss of `v_prob`: "bce" (default) or
-            "asl" with `AsymmetricLoss` arguments (see `TrainedInStages`).
+        classification_loss, asl: `v_prob`'s loss, "bce" or "asl" (see `TrainedInStages`).
         **kwargs: `MultiLabelModel` arguments.
 
     Example:
@@ -351,14 +342,7 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
             dict: threshold -> metric value; the best threshold is kept.
         """
         candidates = candidates or [0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
-
-        def sets_for(threshold):  # the beam search stops differently: one pass per value
-            self.stop_threshold.assign(threshold)
-            return self.predict_sets(images)
-
-        best, results = tune_on_grid(candidates, sets_for, labels, metric)
-        self.stop_threshold.assign(best)
-        return results
+        return tune_variable(self, self.stop_threshold, candidates, images, labels, metric)
 
     def tune(self, images, labels):
         """Validation-time tuning used by `keras_mlrnn.training.runs.train`: the stop threshold."""
