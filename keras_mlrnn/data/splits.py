@@ -161,55 +161,77 @@ def load_splits(
     Returns:
         dict "train" / "val" / "test" -> `DataSplit`.
     """
-    sizes = sizes or {}
     if dataset == "scenes":
-        out = {}
-        for split in ("train", "val", "test"):
-            images, labels = load_scenes(split, sizes.get(split), image_size, seed)
-            out[split] = DataSplit(labels, list(SCENE_CLASS_NAMES), images=images)
-        return out
+        return _scenes_splits(sizes or {}, image_size, seed)
     if dataset == "csv":
-        from keras_mlrnn.data.csv import load_csv
-
-        if csv is None:
-            raise ValueError("--dataset csv needs --csv PATH.")
-        files = load_csv(csv, delimiter=csv_delimiter)
-        order = np.random.default_rng(seed).permutation(len(files))
-        n_test = n_val = max(len(files) // 10, 1)
-        if len(files) < 3:
-            raise ValueError(f"{csv}: need at least 3 images to split, found {len(files)}.")
-        return {
-            "test": _from_files(files, np.sort(order[:n_test])),
-            "val": _from_files(files, np.sort(order[n_test : n_test + n_val])),
-            "train": _from_files(files, np.sort(order[n_test + n_val :])),
-        }
+        return _csv_splits(csv, csv_delimiter, seed)
     if dataset.startswith("tfds:"):
-        from keras_mlrnn.data.tfds import TFDS_SPLITS, load_tfds
-
-        name = dataset[len("tfds:") :]
-        if name not in TFDS_SPLITS:
-            raise ValueError(f"Unknown dataset {dataset!r}; expected one of {DATASETS}.")
-        out = {}
-        for split, tfds_split in zip(("train", "val", "test"), TFDS_SPLITS[name]):
-            source = load_tfds(name, tfds_split, data_dir=data_dir)
-            out[split] = DataSplit(
-                source.labels, source.class_names, mask=source.mask, stream=source
-            )
-        return out
+        return _tfds_splits(dataset, data_dir)
     if data_dir is None:
         raise ValueError(f"--dataset {dataset} needs --data-dir.")
     if dataset == "coco128":
-        from keras_mlrnn.data.coco import load_coco
+        return _coco128_splits(data_dir)
+    return _official_splits(dataset, data_dir, year)
 
-        files = load_coco(data_dir, "train2017")
-        order = np.argsort([os.path.basename(p) for p in files.paths], kind="stable")
-        first, test = order[:-COCO128_TEST], order[-COCO128_TEST:]
-        held = np.arange(len(first)) % 8 == 7
-        return {
-            "train": _from_files(files, first[~held]),
-            "val": _from_files(files, first[held]),
-            "test": _from_files(files, test),
-        }
+
+def _scenes_splits(sizes, image_size, seed):
+    """The embedded scenes, drawn at `image_size`."""
+    out = {}
+    for split in ("train", "val", "test"):
+        images, labels = load_scenes(split, sizes.get(split), image_size, seed)
+        out[split] = DataSplit(labels, list(SCENE_CLASS_NAMES), images=images)
+    return out
+
+
+def _csv_splits(csv, csv_delimiter, seed):
+    """A CSV of the user's images, split 80/10/10 by `seed`."""
+    from keras_mlrnn.data.csv import load_csv
+
+    if csv is None:
+        raise ValueError("--dataset csv needs --csv PATH.")
+    files = load_csv(csv, delimiter=csv_delimiter)
+    order = np.random.default_rng(seed).permutation(len(files))
+    n_test = n_val = max(len(files) // 10, 1)
+    if len(files) < 3:
+        raise ValueError(f"{csv}: need at least 3 images to split, found {len(files)}.")
+    return {
+        "test": _from_files(files, np.sort(order[:n_test])),
+        "val": _from_files(files, np.sort(order[n_test : n_test + n_val])),
+        "train": _from_files(files, np.sort(order[n_test + n_val :])),
+    }
+
+
+def _tfds_splits(dataset, data_dir):
+    """A TensorFlow Datasets source ("tfds:voc/2007"), streamed."""
+    from keras_mlrnn.data.tfds import TFDS_SPLITS, load_tfds
+
+    name = dataset[len("tfds:") :]
+    if name not in TFDS_SPLITS:
+        raise ValueError(f"Unknown dataset {dataset!r}; expected one of {DATASETS}.")
+    out = {}
+    for split, tfds_split in zip(("train", "val", "test"), TFDS_SPLITS[name]):
+        source = load_tfds(name, tfds_split, data_dir=data_dir)
+        out[split] = DataSplit(source.labels, source.class_names, mask=source.mask, stream=source)
+    return out
+
+
+def _coco128_splits(data_dir):
+    """coco128: the last COCO128_TEST photos by name test, every 8th of the rest val."""
+    from keras_mlrnn.data.coco import load_coco
+
+    files = load_coco(data_dir, "train2017")
+    order = np.argsort([os.path.basename(p) for p in files.paths], kind="stable")
+    first, test = order[:-COCO128_TEST], order[-COCO128_TEST:]
+    held = np.arange(len(first)) % 8 == 7
+    return {
+        "train": _from_files(files, first[~held]),
+        "val": _from_files(files, first[held]),
+        "test": _from_files(files, test),
+    }
+
+
+def _official_splits(dataset, data_dir, year):
+    """COCO, VOC 2007 and NUS-WIDE from their official lists; val held out of train."""
     if dataset == "coco":
         from keras_mlrnn.data.coco import coco_year, load_coco
 

@@ -161,15 +161,12 @@ def multilabel_report(
     op = float(_safe_div(nc.sum(), np_.sum()))
     orec = float(_safe_div(nc.sum(), ng.sum()))
 
-    bg, bp, bc = truth.sum(1), pred.sum(1), correct.sum(1)
-    images = bg > 0
-    pi = float(_safe_div(bc, bp)[images].mean()) if images.any() else 0.0
-    ri = float(_safe_div(bc, bg)[images].mean()) if images.any() else 0.0
+    pi, ri = _per_image_precision_recall(truth, pred, correct)
 
-    aps = []
-    for c in np.flatnonzero(classes):
-        keep = valid[:, c] > 0
-        aps.append(average_precision(truth[keep, c], scores[keep, c], mode=ap))
+    aps = [
+        average_precision(truth[valid[:, c] > 0, c], scores[valid[:, c] > 0, c], mode=ap)
+        for c in np.flatnonzero(classes)
+    ]
     return {
         "CP": cp,
         "CR": cr,
@@ -182,6 +179,15 @@ def multilabel_report(
         "F1_I": _harmonic(pi, ri),
         "mAP": float(np.mean(aps)) if aps else 0.0,
     }
+
+
+def _per_image_precision_recall(truth, pred, correct):
+    """P_I and R_I: precision and recall per image, averaged over the images with labels."""
+    bg, bp, bc = truth.sum(1), pred.sum(1), correct.sum(1)
+    images = bg > 0
+    pi = float(_safe_div(bc, bp)[images].mean()) if images.any() else 0.0
+    ri = float(_safe_div(bc, bg)[images].mean()) if images.any() else 0.0
+    return pi, ri
 
 
 def format_report(report, title=None):
