@@ -248,43 +248,58 @@ def tf_files_dataset(
         raise ValueError("tf_files_dataset: the split is empty (0 files).")
     if labels is not None:
         _, labels = validate_arrays(np.zeros((len(paths), 1, 1, 3), np.uint8), labels, "files")
-    from keras_mlrnn.data.images import exif_orientation
-
-    orientations = np.array([exif_orientation(p) for p in paths], dtype=np.int32)
-    turn = bool((orientations != 1).any())  # most data sets: no EXIF turns, no extra op
-    columns = (paths, orientations) if turn else (paths,)
-    data = columns if labels is None else (*columns, labels)
-    ds = tf.data.Dataset.from_tensor_slices(data if len(data) > 1 else paths)
+    ds, turn = _file_slices(paths, labels)
     if shuffle and cache is None:  # shuffling paths is free; decoded images are not
         ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-
-    def resize(image):
-        return resize_image(image, image_size)
-
-    def crop(image):
-        return random_resized_crop_image(image, image_size, seed)
-
     crop_after_cache = random_resized_crop and cache is not None
-
-    def load(path, *rest):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        if turn:
-            orientation, *rest = rest
-            image = upright(image, orientation)
-        image = crop(image) if random_resized_crop and not crop_after_cache else resize(image)
-        return (image, *rest) if rest else image
-
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    crop_first = random_resized_crop and not crop_after_cache
+    ds = ds.map(
+        _file_loader(image_size, seed, turn, crop_first), num_parallel_calls=tf.data.AUTOTUNE
+    )
     if cache is not None:
         ds = ds.cache("" if cache == "memory" else str(cache))
         if shuffle:
             buffer = min(len(paths), shuffle_buffer)
             ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
         if crop_after_cache:
-            ds = ds.map(
-                lambda x, *y: (crop(x), *y) if y else crop(x), num_parallel_calls=tf.data.AUTOTUNE
-            )
+
+            def crop(x, *y):
+                x = random_resized_crop_image(x, image_size, seed)
+                return (x, *y) if y else x
+
+            ds = ds.map(crop, num_parallel_calls=tf.data.AUTOTUNE)
     return _batch_augment_prefetch(ds, batch_size, augment, seed)
+
+
+def _file_slices(paths, labels):
+    """`(dataset of (path[, orientation][, labels]), turn)`: orientations where a file has one."""
+    import tensorflow as tf
+
+    from keras_mlrnn.data.images import exif_orientation
+
+    orientations = np.array([exif_orientation(p) for p in paths], dtype=np.int32)
+    turn = bool((orientations != 1).any())  # most data sets: no EXIF turns, no extra op
+    columns = (paths, orientations) if turn else (paths,)
+    data = columns if labels is None else (*columns, labels)
+    return tf.data.Dataset.from_tensor_slices(data if len(data) > 1 else paths), turn
+
+
+def _file_loader(image_size, seed, turn, crop):
+    """The map from a `_file_slices` element to a decoded, upright, resized (or cropped) image."""
+    import tensorflow as tf
+
+    def load(path, *rest):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        if turn:
+            orientation, *rest = rest
+            image = upright(image, orientation)
+        if crop:
+            image = random_resized_crop_image(image, image_size, seed)
+        else:
+            image = resize_image(image, image_size)
+        return (image, *rest) if rest else image
+
+    return load
 
 
 def make_dataset(
