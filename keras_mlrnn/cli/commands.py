@@ -255,4 +255,3 @@ def main(argv=None):
     except OSError as e:  # a read-only folder, a full disk: one line naming the path
         print(f"error: {os_error_line(e)}", file=sys.stderr)
         return 2
-

@@ -77,8 +77,7 @@ class NumpyBatches(keras.utils.PyDataset):
         labels: float array `(N, C)` or None (inference).
         batch_size: int. Defaults to 32.
         shuffle: bool. Reshuffle every epoch. Defaults to False.
-        augment: False, True ("flip") or a name of
-            `keras_mlrnn.data.augment.AUGMENTATIONS`. Defaults to False.
+        augment: False, True ("flip") or a name of `data.augment.AUGMENTATIONS`.
         seed: int or None. Seed for shuffling and flips. Defaults to None.
     """
 
@@ -228,18 +227,13 @@ def tf_files_dataset(
         image_size: int. Output side. Defaults to 224.
         batch_size: int. Defaults to 32.
         shuffle: bool. Defaults to False.
-        augment: False, True ("flip") or a name of
-            `keras_mlrnn.data.augment.AUGMENTATIONS`. Defaults to False.
+        augment: False, True ("flip") or a name of `data.augment.AUGMENTATIONS`.
         seed: int or None.
-        cache: None, "memory" or a file path prefix. Cache the decoded,
-            resized images (in memory or on disk) so later epochs skip
-            decoding. Defaults to None.
-        shuffle_buffer: int. With `cache`, images are shuffled after
-            decoding through a buffer of this many. Defaults to 2048.
-        random_resized_crop: bool. Train-time crops of 25-100% of the area
-            with aspect ratio 3/4-4/3, resized to `image_size` (Inception
-            style). With `cache`, crops are taken from the cached image.
-            Defaults to False.
+        cache: None, "memory" or a file path prefix: keep the decoded, resized
+            images so later epochs skip decoding. Defaults to None.
+        shuffle_buffer: int. With `cache`, the decoded images' shuffle buffer (2048).
+        random_resized_crop: bool. Inception-style crops (25-100% of the area,
+            aspect 3/4-4/3; with `cache`, of the cached image). Defaults to False.
     """
     import tensorflow as tf
 
@@ -312,8 +306,7 @@ def make_dataset(
         labels: float array `(N, C)` or None.
         batch_size: int. Defaults to 32.
         shuffle: bool. Defaults to False.
-        augment: False, True ("flip") or a name of
-            `keras_mlrnn.data.augment.AUGMENTATIONS`. Defaults to False.
+        augment: False, True ("flip") or a name of `data.augment.AUGMENTATIONS`.
         seed: int or None.
         use_tf: bool or None. Force (True) or avoid (False) tf.data; None
             uses tf.data when TensorFlow is installed.

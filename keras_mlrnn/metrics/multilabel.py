@@ -147,11 +147,10 @@ def multilabel_report(
     y_true, scores, sets, mask = _check_inputs(y_true, scores, sets, mask)
     if scores is None:
         raise ValueError("scores are required (they give mAP).")
-    pred = sets if sets is not None else decide(scores, threshold, top_k)
-    pred = (pred > 0.5).astype(np.float64)
+    pred = (sets if sets is not None else decide(scores, threshold, top_k)) > 0.5
     valid = np.ones_like(y_true) if mask is None else (mask > 0.5).astype(np.float64)
     truth = y_true * valid
-    pred = pred * valid
+    pred = pred.astype(np.float64) * valid
 
     correct = truth * pred
     ng, np_, nc = truth.sum(0), pred.sum(0), correct.sum(0)
