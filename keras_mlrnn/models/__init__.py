@@ -5,7 +5,6 @@ the backbone copied from a trained model, and `MODELS` (CLI name -> class).
 May import: `backbones`, `layers`, `losses`, `metrics`, `data`, `presets`, `export`, `catalog`.
 """
 
-from keras_mlrnn.catalog import DEFAULT_METHOD, METHODS
 from keras_mlrnn.models.base import MultiLabelModel
 from keras_mlrnn.models.binary_relevance import BinaryRelevance
 from keras_mlrnn.models.cnn_rnn import CNNRNN
@@ -14,11 +13,19 @@ from keras_mlrnn.models.multi_order_rnn import MultiOrderRNN
 from keras_mlrnn.models.order_free_rnn import OrderFreeRNN
 from keras_mlrnn.models.region_attention_rnn import RegionAttentionRNN
 
-# CLI name -> class, for the names of `keras_mlrnn.catalog.METHODS`.
-MODELS = {name: globals()[class_name] for name, class_name in METHODS.items()}
-
-# The method `keras-mlrnn train` uses when --model is not given.
-DEFAULT_MODEL = DEFAULT_METHOD
+# CLI name -> class: each method declares its `cli_name` (`keras_mlrnn.catalog.METHODS`
+# repeats the names for `--help` without Keras; a test holds the two equal).
+MODELS = {
+    cls.cli_name: cls
+    for cls in (
+        BinaryRelevance,
+        CNNRNN,
+        CoarseToFineRNN,
+        MultiOrderRNN,
+        OrderFreeRNN,
+        RegionAttentionRNN,
+    )
+}
 
 
 def get_model_class(name):

@@ -171,6 +171,14 @@ class MultiLabelModel(
     # ------------------------------------------------- what the method can do
     #: Whether `predict_sets` runs a beam search (the constructor then takes
     #: `beam_size`).
+    #: The method's name on the command line and its folder in a preset root
+    #: ("order-free-rnn"); `keras_mlrnn.models.MODELS` is built from it.
+    cli_name = None
+    #: The papers' ablations, each a dict of constructor arguments that
+    #: `keras-mlrnn compare --ablations` trains as a row of its own.
+    ablations = ()
+    #: Whether `fit` trains in stages (`TrainedInStages`: `warmup_epochs`).
+    trains_in_stages = False
     uses_beam_search = False
 
     @property

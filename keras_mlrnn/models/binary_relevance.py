@@ -44,6 +44,8 @@ class BinaryRelevance(MultiLabelModel):
     Reference: the binary cross-entropy baseline of Wang et al., CVPR 2016.
     """
 
+    cli_name = "binary-relevance"
+
     prior_heads = ("classifier",)
 
     # The paper's setting (`from_preset("coco_paper")` and the other data sets).

@@ -110,6 +110,9 @@ class CNNRNN(MultiLabelModel):
     Image Classification", CVPR 2016.
     """
 
+    cli_name = "cnn-rnn"
+    ablations = ({"label_order": "rare_first"}, {"label_order": "alphabetical"})
+
     uses_beam_search = True
 
     # The paper's setting (`from_preset("coco_paper")` and the other data sets).
@@ -307,11 +310,7 @@ class CNNRNN(MultiLabelModel):
             min_length=self.min_length,
         )
         scores = best["max_probs"][:, : self.num_classes]
-        sets = path_to_multi_hot(best["tokens"], best["length"], self.num_classes)
-        if self.top_k is not None:
-            # Among the path's labels, keep the top_k best-scoring.
-            sets = sets * ops.cast(top_k_mask(scores * sets, self.top_k), "float32")
-        return {"scores": scores, "sets": sets, "tokens": best["tokens"], "length": best["length"]}
+        return {"scores": scores, "tokens": best["tokens"], "length": best["length"]}
 
     def compute_method_loss(self, y_true, outputs, sample_weight=None):
         ce = keras.losses.sparse_categorical_crossentropy(
@@ -322,7 +321,11 @@ class CNNRNN(MultiLabelModel):
         return weighted_batch_mean(per_image, sample_weight)
 
     def decide(self, outputs):
-        return outputs["sets"]  # the beam search's best path
+        """The best path's labels; with `top_k`, only its k best-scoring ones."""
+        sets = path_to_multi_hot(outputs["tokens"], outputs["length"], self.num_classes)
+        if self.top_k is not None:
+            sets = sets * ops.cast(top_k_mask(outputs["scores"] * sets, self.top_k), "float32")
+        return sets
 
     def describe_decision(self):
         ending = "a path ends with the end token"

@@ -67,6 +67,9 @@ class CoarseToFineRNN(MultiLabelModel):
     with Global/Local Attention", IEEE ISC2 2018.
     """
 
+    cli_name = "coarse-to-fine-rnn"
+    ablations = ({"horizontal_weight": 0, "vertical_weight": 0},)
+
     can_explain = True
     prior_bias_heads = ("classifier",)  # read at every step: its bias only
 

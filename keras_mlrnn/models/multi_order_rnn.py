@@ -67,6 +67,8 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
     Inter-Label Dependencies", ECCV 2020.
     """
 
+    cli_name = "multi-order-rnn"
+
     can_explain = True
     prior_heads = ("confidence",)
     prior_bias_heads = ("classifier",)  # read at every step: its bias only

@@ -76,6 +76,9 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
     Multi-Label Classification", AAAI 2018.
     """
 
+    cli_name = "order-free-rnn"
+    ablations = ({"use_attention": False},)
+
     uses_beam_search = True
     can_explain = True
     prior_heads = ("probability_head",)
@@ -279,10 +282,9 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
             max_length=self.decode_length,
             stop_threshold=self.stop_threshold,
         )
-        sets = path_to_multi_hot(best["tokens"], best["length"], self.num_classes)
         # A chosen label's score comes from the step that chose it (later steps
         # mask it out of the pool, so they contribute ~0 to the running max).
-        return {"scores": best["max_probs"], "sets": sets, "length": best["length"]}
+        return {"scores": best["max_probs"], "tokens": best["tokens"], "length": best["length"]}
 
     def compute_method_loss(self, y_true, outputs, sample_weight=None):
         y_true = ops.cast(y_true, "float32")
@@ -298,7 +300,8 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
         return total + self.confidence_loss(y_true, outputs["prob_logits"], sample_weight)
 
     def decide(self, outputs):
-        return outputs["sets"]  # the beam search's best path
+        """The labels of the best path the beam search found."""
+        return path_to_multi_hot(outputs["tokens"], outputs["length"], self.num_classes)
 
     def describe_decision(self):
         floor = float(ops.convert_to_numpy(self.stop_threshold))  # a weight: tuned on val

@@ -64,6 +64,9 @@ class RegionAttentionRNN(MultiLabelModel):
     Discovering Attentional Regions", ICCV 2017.
     """
 
+    cli_name = "region-attention-rnn"
+    ablations = ({"constraint_weight": 0},)
+
     can_explain = True
 
     # The paper's setting (`from_preset("coco_paper")` and the other data sets).

@@ -34,6 +34,8 @@ class TrainedInStages:
     `keras_mlrnn.training.runs.train(warmup_epochs=N)` accepts exactly these methods.
     """
 
+    trains_in_stages = True
+
     def init_stages(
         self, stage="joint", confidence_loss_weight=1.0, classification_loss="bce", asl=None
     ):

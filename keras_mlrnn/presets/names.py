@@ -25,9 +25,7 @@ from keras_mlrnn.presets.files import CONFIG_FILE, METADATA_FILE, weights_search
 
 def cli_name(cls):
     """The CLI name of a model class ("order-free-rnn"), its folder under a preset root."""
-    from keras_mlrnn.catalog import METHODS
-
-    return next((name for name, c in METHODS.items() if c == cls.__name__), cls.__name__)
+    return cls.cli_name or cls.__name__
 
 
 def trained_presets(cls=None):

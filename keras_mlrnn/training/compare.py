@@ -31,19 +31,20 @@ import keras
 import numpy as np
 
 from keras_mlrnn.metrics.multilabel import REPORT_KEYS
-from keras_mlrnn.models import get_model_class
-from keras_mlrnn.models.stages import TrainedInStages
+from keras_mlrnn.models import MODELS, get_model_class
 from keras_mlrnn.training import runs
 from keras_mlrnn.training.run_dir import DEFAULTS, RunDirectory
 from keras_mlrnn.training.run_inputs import load_data
 
-ABLATIONS = (
-    "order-free-rnn:use_attention=false",
-    "cnn-rnn:label_order=rare_first",
-    "cnn-rnn:label_order=alphabetical",
-    "region-attention-rnn:constraint_weight=0",
-    "coarse-to-fine-rnn:horizontal_weight=0,vertical_weight=0",
-)
+
+def _ablation(cli_name, arguments):
+    """A model spec of `compare` ("order-free-rnn:use_attention=false") for one ablation."""
+    values = [f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in arguments.items()]
+    return f"{cli_name}:{','.join(values)}"
+
+
+#: The papers' ablations (`keras-mlrnn compare --ablations`), as each method declares them.
+ABLATIONS = tuple(_ablation(name, a) for name, cls in MODELS.items() for a in cls.ablations)
 
 
 def parse_value(text):
@@ -93,7 +94,7 @@ def _train_one(run_dir, spec, seed, options, command=None):
     name, spec_args = parse_spec(spec)
     model_args = {**(options.pop("model_args", None) or {}), **spec_args}  # the spec wins
     resume = os.path.isfile(run.config_path)
-    if not issubclass(get_model_class(name), TrainedInStages):
+    if not get_model_class(name).trains_in_stages:
         options.pop("warmup_epochs", None)  # a warm-up only for methods trained in stages
     return runs.train(
         run_dir,

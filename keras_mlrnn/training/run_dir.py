@@ -25,6 +25,7 @@ import shutil
 import socket
 import time
 
+from keras_mlrnn.catalog import DEFAULT_METHOD
 from keras_mlrnn.utils.files import write_json
 
 try:
@@ -44,7 +45,7 @@ HEAD_DIR = "head"
 
 # Every option of `keras_mlrnn.training.runs.train` and its default.
 DEFAULTS = {
-    "model": "binary-relevance",
+    "model": DEFAULT_METHOD,
     "dataset": "scenes",
     "data_dir": None,
     "csv": None,

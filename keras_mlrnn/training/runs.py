@@ -44,7 +44,6 @@ import time
 import keras
 
 from keras_mlrnn.data.augment import check_augmentation
-from keras_mlrnn.models.stages import TrainedInStages
 from keras_mlrnn.presets.files import check_preset_target
 from keras_mlrnn.training.callbacks import (
     run_callbacks,
@@ -85,7 +84,7 @@ def training_phases(model, epochs, warmup_epochs=None):
     """
     if not warmup_epochs:
         return [(None, epochs)]
-    if not isinstance(model, TrainedInStages):
+    if not model.trains_in_stages:
         raise ValueError(
             f"warmup_epochs needs a method trained in stages (order-free-rnn, multi-order-rnn); "
             f"{type(model).__name__} has none."
