@@ -12,9 +12,10 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 from PIL import Image
+
+from tests.fixtures import noise_photos
 
 pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not large')
 
@@ -23,9 +24,7 @@ pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not
 def bad(tmp_path_factory):
     """A folder of bad inputs: CSVs, images, a damaged preset, COCO annotations."""
     root = tmp_path_factory.mktemp("bad")
-    rng = np.random.default_rng(0)
-    for i in range(6):
-        Image.fromarray(rng.integers(0, 255, (16, 16, 3), np.uint8)).save(root / f"{i}.jpg")
+    noise_photos(root, 6, suffix=".jpg")
     data = (root / "5.jpg").read_bytes()
     (root / "5.jpg").write_bytes(data[: len(data) // 2])  # truncated JPEG
     good = "\n".join(f"{i}.jpg,{'cat' if i % 2 else 'dog'}" for i in range(5))

@@ -6,10 +6,11 @@ import pytest
 
 from keras_mlrnn.cli.commands import main
 from keras_mlrnn.training.compare import parse_spec
+from tests.fixtures import scenes_run
 
 pytestmark = pytest.mark.large  # end to end: left out of the fast tier (-m 'not large')
 
-TINY = ["--train-size", "64", "--val-size", "32", "--test-size", "32", "--image-size", "32"]
+SMALL = scenes_run(64)
 
 
 def test_parse_spec():
@@ -26,7 +27,7 @@ def test_parse_spec():
 def test_compare_smoke_two_methods_one_seed(tmp_path, capsys):
     out = str(tmp_path / "cmp")
     args = ["compare", "--models", "binary-relevance", "order-free-rnn:use_attention=false"]
-    args += ["--seeds", "0", "--epochs", "1", "--batch-size", "32", "--out", out, *TINY]
+    args += ["--seeds", "0", "--epochs", "1", "--batch-size", "32", "--out", out, *SMALL]
     args += ["--cache-features"]  # one cache for both methods, in OUT/features
     assert main(args) == 0
     table = capsys.readouterr().out

@@ -12,6 +12,7 @@ from keras_mlrnn.cli.commands import main
 from keras_mlrnn.training.fine_tuning import head_options, second_stage_config, whole_model
 from keras_mlrnn.training.run_dir import DEFAULTS, RunDirectory
 from keras_mlrnn.training.runs import train
+from tests.fixtures import scenes_run
 from tests.helpers import train_and_kill_mid_epoch_two
 from tests.models.tiny import TINY
 
@@ -123,9 +124,16 @@ def _history(path):
         return list(csv.DictReader(f))
 
 
-RUN = ["--train-size", "384", "--val-size", "32", "--test-size", "32", "--image-size", "32"]
-RUN += ["--epochs", "2", "--batch-size", "32", "--cache-features", "--checkpoint-steps", "4"]
-RUN += ["--fine-tune-epochs", "3", "--fine-tune-patience", "3", "--fine-tune-image-size", "48"]
+RUN = scenes_run(
+    384,
+    epochs=2,
+    batch_size=32,
+    cache_features=True,
+    checkpoint_steps=4,
+    fine_tune_epochs=3,
+    fine_tune_patience=3,
+    fine_tune_image_size=48,
+)
 
 
 @pytest.mark.large

@@ -20,6 +20,8 @@ import time
 import numpy as np
 import pytest
 
+from tests.fixtures import scenes_run
+
 pytestmark = pytest.mark.large  # several processes each: left out of the fast tier
 BACKENDS = [
     pytest.param("tensorflow", marks=pytest.mark.skipif(
@@ -29,8 +31,7 @@ BACKENDS = [
 ]  # fmt: skip
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RUN = ["--train-size", "128", "--val-size", "32", "--test-size", "32", "--image-size", "32"]
-RUN += ["--batch-size", "16", "--augment", "none"]
+RUN = scenes_run(128, batch_size=16, augment="none")
 
 
 def _free_ports(count):

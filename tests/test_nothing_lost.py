@@ -14,10 +14,10 @@ from keras_mlrnn.cli.commands import main
 from keras_mlrnn.presets.loading import load_preset
 from keras_mlrnn.presets.saving import save_to_preset
 from keras_mlrnn.training.run_dir import RunDirectory
+from tests.fixtures import scenes_run
 from tests.models.tiny import TINY
 
-RUN = ["--train-size", "512", "--val-size", "32", "--test-size", "32", "--image-size", "32"]
-RUN += ["--epochs", "3", "--batch-size", "32"]
+RUN = scenes_run(512, epochs=3, batch_size=32)
 
 
 def _start(run_dir, *extra):

@@ -6,6 +6,7 @@ from PIL import Image
 
 from keras_mlrnn.data import NumpyBatches, load_scenes, tf_dataset, tf_files_dataset
 from keras_mlrnn.data.pipeline import validate_arrays
+from tests.fixtures import noise_photos
 
 
 @pytest.fixture
@@ -91,13 +92,7 @@ def test_empty_split_and_bad_images_raise():
 
 
 def test_files_dataset_cache_to_file(tmp_path):
-    rng = np.random.default_rng(1)
-    paths = []
-    for i in range(5):
-        Image.fromarray(rng.integers(0, 255, (12, 12, 3), dtype=np.uint8)).save(
-            tmp_path / f"{i}.png"
-        )
-        paths.append(tmp_path / f"{i}.png")
+    paths = noise_photos(tmp_path, 5, shape=(12, 12), seed=1)
     labels = np.eye(5, dtype=np.float32)
     cache = tmp_path / "cache" / "decoded"
     cache.parent.mkdir()

@@ -14,6 +14,7 @@ from keras_mlrnn.cli.commands import main
 from keras_mlrnn.data.pipeline import tf_files_dataset
 from keras_mlrnn.training.callbacks import NonFiniteLossError, StopOnNonFiniteLoss
 from keras_mlrnn.training.runs import train
+from tests.fixtures import scenes_run
 from tests.helpers import train_and_kill_mid_epoch_two
 from tests.models.tiny import TINY as TINY_MODELS
 
@@ -64,8 +65,7 @@ def _history(run):
         return list(csv.DictReader(f))
 
 
-RUN = ["--train-size", "768", "--val-size", "64", "--test-size", "64", "--image-size", "32"]
-RUN += ["--epochs", "3", "--batch-size", "32", "--checkpoint-steps", "8"]
+RUN = scenes_run(768, val=64, test=64, epochs=3, batch_size=32, checkpoint_steps=8)
 
 
 @pytest.mark.large

@@ -7,7 +7,7 @@ from keras_mlrnn.layers import LabelEmbedding
 from keras_mlrnn.losses import MultiOrderLoss
 from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import decide_sets, describe_threshold_rule
-from keras_mlrnn.models.stages import TrainedInStages
+from keras_mlrnn.models.stages import STAGE_ARGUMENTS, TrainedInStages
 from keras_mlrnn.models.tensor_helpers import first_argmax, weighted_batch_mean
 
 
@@ -87,10 +87,7 @@ class MultiOrderRNN(TrainedInStages, MultiLabelModel):
         "lstm_units",
         "embedding_dim",
         "threshold",
-        "confidence_loss_weight",
-        "stage",
-        "classification_loss",
-        "asl",
+        *STAGE_ARGUMENTS,
         dropout="dropout_rate",
     )
 

@@ -12,7 +12,7 @@ from keras_mlrnn.layers.beam_search import (
 )
 from keras_mlrnn.models.base import MultiLabelModel, config_fields
 from keras_mlrnn.models.decision import tune_variable
-from keras_mlrnn.models.stages import TrainedInStages
+from keras_mlrnn.models.stages import STAGE_ARGUMENTS, TrainedInStages
 from keras_mlrnn.models.tensor_helpers import first_argmax, weighted_batch_mean
 
 
@@ -100,10 +100,7 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
         "beam_size",
         "max_length",
         "stop_threshold",
-        "confidence_loss_weight",
-        "stage",
-        "classification_loss",
-        "asl",
+        *STAGE_ARGUMENTS,
         dropout="dropout_rate",
     )
 

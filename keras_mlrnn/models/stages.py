@@ -16,6 +16,10 @@ def check_stage(stage):
     return stage
 
 
+#: The constructor arguments every staged method takes (and lists in its `config_fields`).
+STAGE_ARGUMENTS = ("confidence_loss_weight", "stage", "classification_loss", "asl")
+
+
 class TrainedInStages:
     """Mixin of the methods trained in stages: `stage` (one of `STAGES`) and `set_stage`.
 
