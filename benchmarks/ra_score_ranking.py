@@ -19,13 +19,14 @@ from keras import ops
 
 from keras_mlrnn.metrics.multilabel import multilabel_report
 from keras_mlrnn.training.feature_cache import FeatureCache
+from keras_mlrnn.training.run_config import RunConfig
 from keras_mlrnn.training.run_inputs import load_data
 
 
 def main(run_dir):
     with open(f"{run_dir}/run_config.json") as f:
         config = json.load(f)
-    test = load_data(config)["test"]
+    test = load_data(RunConfig.from_saved(config, run_dir))["test"]
     model = keras.saving.load_model(f"{run_dir}/model.keras")
     cache = FeatureCache(config["cache_features"], model, verbose=False)
     softmax, logits = [], []

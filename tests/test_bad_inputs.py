@@ -171,7 +171,7 @@ def test_bad_input_is_one_line_naming_it(case, outcomes, bad):
 
 
 def test_model_args_read_python_and_json_literals_alike():
-    from keras_mlrnn.training.compare import parse_value
+    from keras_mlrnn.training.run_config import parse_value
 
     assert parse_value("False") is False and parse_value("false") is False
     assert parse_value("None") is None and parse_value("null") is None

@@ -10,7 +10,8 @@ import pytest
 import keras_mlrnn as km
 from keras_mlrnn.cli.commands import main
 from keras_mlrnn.training.fine_tuning import head_options, second_stage_config, whole_model
-from keras_mlrnn.training.run_dir import DEFAULTS, RunDirectory
+from keras_mlrnn.training.run_config import RunConfig
+from keras_mlrnn.training.run_dir import RunDirectory
 from keras_mlrnn.training.runs import train
 from tests.fixtures import scenes_run
 from tests.helpers import train_and_kill_mid_epoch_two
@@ -63,19 +64,18 @@ def test_whole_model_trains_the_backbone_with_its_batch_norm_statistics_fixed():
 
 
 def test_stage_options_split_the_run_in_two():
-    config = {
-        **DEFAULTS,
-        "epochs": 7,
-        "learning_rate": 1e-3,
-        "image_size": 224,
-        "cache_features": "runs/features",
-        "early_stopping": 5,
-        "fine_tune_epochs": 4,
-        "fine_tune_image_size": 448,
-        "save_preset": "somewhere",
-        "command": "keras-mlrnn train ...",
-        "model_args": {"dropout": 0.2},
-    }
+    config = RunConfig(
+        epochs=7,
+        learning_rate=1e-3,
+        image_size=224,
+        cache_features="runs/features",
+        early_stopping=5,
+        fine_tune_epochs=4,
+        fine_tune_image_size=448,
+        save_preset="somewhere",
+        command="keras-mlrnn train ...",
+        model_args={"dropout": 0.2},
+    )
     head = head_options(config)
     assert head["epochs"] == 7 and head["cache_features"] == "runs/features"
     assert head["model_args"] == {"dropout": 0.2, "backbone_trainable": False}
@@ -83,10 +83,10 @@ def test_stage_options_split_the_run_in_two():
     assert "save_preset" not in head
     assert "command" not in head
     second = second_stage_config(config)
-    assert (second["epochs"], second["learning_rate"], second["image_size"]) == (4, 3e-5, 448)
-    assert second["early_stopping"] == 2 and second["cache_features"] is None
-    assert second_stage_config({**config, "train_on_val": True})["early_stopping"] is None
-    assert second_stage_config({**config, "fine_tune_image_size": None})["image_size"] == 224
+    assert (second.epochs, second.learning_rate, second.image_size) == (4, 3e-5, 448)
+    assert second.early_stopping == 2 and second.cache_features is None
+    assert second_stage_config(config.replace(train_on_val=True)).early_stopping is None
+    assert second_stage_config(config.replace(fine_tune_image_size=None)).image_size == 224
 
 
 def test_a_run_directory_holding_only_a_finished_head_is_not_replaced(tmp_path):
@@ -102,7 +102,7 @@ def test_a_run_directory_holding_only_a_finished_head_is_not_replaced(tmp_path):
 def test_resuming_a_two_stage_run_grows_only_its_fine_tune_epochs(tmp_path):
     run = RunDirectory(tmp_path / "run")
     os.makedirs(run.path)
-    run.write_config({**DEFAULTS, "epochs": 3, "fine_tune_epochs": 2})
+    run.write_config(RunConfig(epochs=3, fine_tune_epochs=2).to_json())
     with pytest.raises(ValueError, match=r"epochs \(saved 3, given 5\).*--fine-tune-epochs"):
         train(run.path, resume=True, epochs=5)
     with pytest.raises(ValueError, match="fewer"):

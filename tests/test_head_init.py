@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import keras_mlrnn as km
-from keras_mlrnn.training.run_dir import DEFAULTS
+from keras_mlrnn.training.run_config import RunConfig
 from keras_mlrnn.training.run_inputs import load_data
 from keras_mlrnn.training.runs import train
 
@@ -80,7 +80,7 @@ def test_a_run_starts_at_the_prior_unless_told_random(tmp_path):
     train(str(tmp_path / "random"), head_init="random", **common)
     with open(tmp_path / "prior" / "run_config.json") as f:
         assert json.load(f)["head_init"] == "prior"
-    splits = load_data({**DEFAULTS, **common})
+    splits = load_data(RunConfig.from_options(common))
     fit, val = splits["train"].labels, splits["val"].labels
     p = (fit.sum(0) + 0.5) / (len(fit) + 1)
     expected = -np.mean(val * np.log(p) + (1 - val) * np.log(1 - p))

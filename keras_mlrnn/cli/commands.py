@@ -32,22 +32,9 @@ from keras_mlrnn.cli.parser import optional_path  # noqa: E402, F401 (re-exporte
 from keras_mlrnn.training.trained_models import load_trained_model  # noqa: E402
 
 
-def parse_model_args(items):
-    """`["use_attention=false", "label_order=rare_first"]` -> dict (JSON values, else strings)."""
-    from keras_mlrnn.training.compare import parse_value
-
-    parsed = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--model-arg expects KEY=VALUE, got {item!r}.")
-        parsed[key] = parse_value(value)
-    return parsed
-
-
 def _training_options(args):
     """The `keras_mlrnn.training.runs.train` options on the command line (unset ones left out)."""
-    from keras_mlrnn.training.run_dir import DEFAULTS
+    from keras_mlrnn.training.run_config import DEFAULTS, parse_model_args
 
     options = {key: getattr(args, key) for key in DEFAULTS if getattr(args, key, None) is not None}
     if args.model_arg:

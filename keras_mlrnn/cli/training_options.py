@@ -5,7 +5,7 @@ options (most of each its help texts) to a parser.
 """
 
 from keras_mlrnn.cli.argument_types import optional_path, positive_float, positive_int
-from keras_mlrnn.training.run_dir import DEFAULTS, HEAD_INITS
+from keras_mlrnn.training.run_config import DEFAULTS, HEAD_INITS
 
 
 def add_data_arguments(parser, default_dataset=None):

@@ -1,9 +1,9 @@
 """Training runs: run directory, callbacks, feature caches, two stages, processes, comparisons.
 
-Owns: `train` and `evaluate_model` (runs), the run directory's files and options,
-callbacks, the feature cache, fine-tuning's whole model, distribution, `compare`, the
-linear probe, loading the model a command runs.
+Owns: `train` (runs), its typed options (`run_config.RunConfig`) and their checks,
+the run directory's files, callbacks, the feature cache, fine-tuning's whole model,
+distribution, `compare`, the linear probe, loading the model a command runs.
 May import: `models`, `evaluation`, `presets`, `data`, `metrics`, `backbones`, `utils`,
 `catalog`, `version`. This `__init__` imports nothing, so the Keras-free modules
-(`run_dir`) stay Keras-free.
+(`run_config`, `run_dir`) stay Keras-free.
 """

@@ -136,11 +136,11 @@ def run_callbacks(run, config):
         # too, and each carries its sha256 sums, checked on resume.
         CheckedBackupAndRestore(
             run.checkpoints,
-            save_freq=config.get("checkpoint_steps") or "epoch",
+            save_freq=config.checkpoint_steps or "epoch",
             delete_checkpoint=False,
         ),
     ]
-    if config.get("ema") is not None:
+    if config.ema is not None:
         # After BackupAndRestore (it saves the weights being trained and their
         # average in the optimizer's state); before CSVLogger and
         # ModelCheckpoint, so validation and the kept model see the average.
@@ -152,15 +152,15 @@ def run_callbacks(run, config):
             monitor="val_mAP",
             mode="max",
             # Trained on val too, val scores seen data: keep the last epoch.
-            save_best_only=not config.get("train_on_val"),
+            save_best_only=not config.train_on_val,
             # A resumed run keeps the best model of its earlier epochs.
             initial_value_threshold=run.best_logged("val_mAP"),
         ),
     ]
-    if config.get("early_stopping"):  # never with train_on_val (runs.train refuses it)
+    if config.early_stopping:  # never with train_on_val (runs.train refuses it)
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor="val_mAP", mode="max", patience=int(config["early_stopping"])
+                monitor="val_mAP", mode="max", patience=int(config.early_stopping)
             )
         )
     return callbacks

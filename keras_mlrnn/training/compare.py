@@ -23,7 +23,6 @@ compare("runs/compare", ["binary-relevance", "multi-order-rnn"], seeds=[0], epoc
 ```
 """
 
-import ast
 import json
 import os
 
@@ -33,7 +32,8 @@ import numpy as np
 from keras_mlrnn.metrics.multilabel import REPORT_KEYS
 from keras_mlrnn.models import MODELS, get_model_class
 from keras_mlrnn.training import runs
-from keras_mlrnn.training.run_dir import DEFAULTS, RunDirectory
+from keras_mlrnn.training.run_config import RunConfig, parse_value
+from keras_mlrnn.training.run_dir import RunDirectory
 from keras_mlrnn.training.run_inputs import load_data
 
 
@@ -45,30 +45,6 @@ def _ablation(cli_name, arguments):
 
 #: The papers' ablations (`keras-mlrnn compare --ablations`), as each method declares them.
 ABLATIONS = tuple(_ablation(name, a) for name, cls in MODELS.items() for a in cls.ablations)
-
-
-def parse_value(text):
-    """A constructor argument from text: JSON or a Python literal, else the string itself.
-
-    `false` and `False`, `null` and `None`, `0.1`, `[1, 2]`,
-    `{"gamma_neg": 2}` are values; any other text is a string. Text that
-    opens a list or a dict but parses as neither is refused (ValueError),
-    rather than passed on as a string.
-    """
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        pass
-    if text.strip()[:1] in "[{" and text.strip():
-        raise ValueError(
-            f"{text!r} is neither valid JSON nor a Python literal (quote the keys: "
-            '{"gamma_neg": 2}).'
-        )
-    return text
 
 
 def parse_spec(spec):
@@ -166,7 +142,7 @@ def _linear_probe_map(model, options):
     from keras_mlrnn.training.feature_cache import FeatureCache
     from keras_mlrnn.training.probe import linear_probe_scores
 
-    splits = load_data({**DEFAULTS, **options})
+    splits = load_data(RunConfig.from_options(options))
     cache = FeatureCache(options["cache_features"], model, verbose=False)
     scores = linear_probe_scores(cache, splits["train"], splits["test"])
     return multilabel_report(splits["test"].labels, scores, mask=splits["test"].mask)["mAP"]
@@ -180,7 +156,7 @@ def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
         models: list of model specs (registry names, optionally `name:key=value,...`).
         seeds: sequence of int. Defaults to (0, 1, 2).
         command: str or None. The command line recorded in every run.
-        **options: `keras_mlrnn.training.run_dir.DEFAULTS` keys shared by every run
+        **options: `keras_mlrnn.training.run_config.RunConfig` options shared by every run
             (dataset, backbone, image_size, epochs, batch_size, ...).
 
     Returns:

@@ -45,6 +45,8 @@ model.fit(splits["train"].dataset(64, 32, shuffle=True, augment="flip"), epochs=
 
 import numpy as np
 
+from keras_mlrnn.training.run_config import RECORDED
+
 #: The options that belong to the second stage only (the head's run leaves them out).
 FINE_TUNE_OPTIONS = (
     "fine_tune_epochs",
@@ -62,10 +64,9 @@ def head_options(config):
     The second stage's options and the preset options are left out; a run
     without a feature cache freezes the backbone through `model_args`.
     """
-    options = {k: v for k, v in config.items() if k not in FINE_TUNE_OPTIONS + _FINAL_ONLY}
-    for recorded in ("command", "backend", "class_names"):  # written by the run, not options
-        options.pop(recorded, None)
-    options["model_args"] = {**(config.get("model_args") or {}), "backbone_trainable": False}
+    left_out = FINE_TUNE_OPTIONS + _FINAL_ONLY + RECORDED  # RECORDED: written by the run
+    options = {k: v for k, v in config.to_json().items() if k not in left_out}
+    options["model_args"] = {**(config.model_args or {}), "backbone_trainable": False}
     return options
 
 
@@ -76,29 +77,28 @@ def second_stage_config(config):
     and early stopping after `fine_tune_patience` epochs unless the run
     trains on val (then exactly `fine_tune_epochs`).
     """
-    return {
-        **config,
-        "epochs": int(config["fine_tune_epochs"]),
-        "learning_rate": float(config["fine_tune_learning_rate"]),
-        "image_size": int(config.get("fine_tune_image_size") or config["image_size"]),
-        "early_stopping": None if config.get("train_on_val") else config["fine_tune_patience"],
-        "cache_features": None,
-        "warmup_epochs": None,
-    }
+    return config.replace(
+        epochs=int(config.fine_tune_epochs),
+        learning_rate=float(config.fine_tune_learning_rate),
+        image_size=int(config.fine_tune_image_size or config.image_size),
+        early_stopping=None if config.train_on_val else config.fine_tune_patience,
+        cache_features=None,
+        warmup_epochs=None,
+    )
 
 
 def check_fine_tune_options(config):
     """A ValueError naming the option when a two-stage run's options cannot work."""
-    epochs = config.get("fine_tune_epochs")
+    epochs = config.fine_tune_epochs
     if epochs is None:
         return
     if int(epochs) < 1:
         raise ValueError(f"fine_tune_epochs must be at least 1; got {epochs}.")
-    if not float(config["fine_tune_learning_rate"]) > 0:
+    if not float(config.fine_tune_learning_rate) > 0:
         raise ValueError(
-            f"fine_tune_learning_rate must be positive; got {config['fine_tune_learning_rate']}."
+            f"fine_tune_learning_rate must be positive; got {config.fine_tune_learning_rate}."
         )
-    if (config.get("model_args") or {}).get("backbone_trainable") is True:
+    if (config.model_args or {}).get("backbone_trainable") is True:
         raise ValueError(
             "fine_tune_epochs trains the head on a frozen backbone first; drop "
             "backbone_trainable=true from model_args (the second stage unfreezes it)."

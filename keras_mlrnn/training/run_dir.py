@@ -1,4 +1,4 @@
-"""The files of a run directory and the training options' defaults (no Keras needed).
+"""The files of a run directory: their names, reading and writing them, who holds it (no Keras).
 
 A run directory written by `keras_mlrnn.training.runs.train` holds `run_config.json`
 (every option of `DEFAULTS`, as used), `metrics.json`, `history.csv`,
@@ -10,8 +10,7 @@ writes them; train, evaluate, predict and compare all go through it.
 
 Example:
 ```python
-from keras_mlrnn.training.run_dir import DEFAULTS, RunDirectory
-DEFAULTS["epochs"]                  # 10
+from keras_mlrnn.training.run_dir import RunDirectory
 run = RunDirectory("runs/br")
 run.model_path                      # 'runs/br/model.keras'
 run.read_config()                   # the options it was trained with, or None
@@ -25,7 +24,7 @@ import shutil
 import socket
 import time
 
-from keras_mlrnn.catalog import DEFAULT_METHOD
+from keras_mlrnn.training.run_config import DEFAULTS
 from keras_mlrnn.utils.files import write_json
 
 try:
@@ -42,45 +41,6 @@ CHECKPOINTS = "checkpoints"
 OWNER = ".owner"
 #: The subdirectory of a two-stage run (fine_tune_epochs) that holds its first stage.
 HEAD_DIR = "head"
-
-# Every option of `keras_mlrnn.training.runs.train` and its default.
-DEFAULTS = {
-    "model": DEFAULT_METHOD,
-    "dataset": "scenes",
-    "data_dir": None,
-    "csv": None,
-    "csv_delimiter": None,
-    "backbone": "tiny",
-    "backbone_weights": None,
-    "image_size": 64,
-    "epochs": 10,
-    "batch_size": 64,
-    "learning_rate": 2e-3,
-    "seed": 0,
-    "train_size": None,
-    "val_size": None,
-    "test_size": None,
-    "top_k": 3,
-    "model_args": None,
-    "save_preset": None,
-    "save_preset_dtype": None,
-    "save_preset_backbone": None,
-    "checkpoint_steps": None,
-    "distribute": None,
-    "clipnorm": None,
-    "augment": "flip",
-    "ema": None,
-    "warmup_epochs": None,
-    "cache_features": None,
-    "train_on_val": None,
-    "early_stopping": None,
-    "head_init": "prior",
-    # Two stages (keras_mlrnn.training.fine_tuning): the head, then the whole model.
-    "fine_tune_epochs": None,
-    "fine_tune_learning_rate": 3e-5,
-    "fine_tune_image_size": None,
-    "fine_tune_patience": 2,
-}
 
 
 def _read_json(path):
@@ -306,10 +266,6 @@ def _read_owner(path):
         return f"process {owner['pid']} on {owner['host']} since {owner['since']}"
     except (OSError, ValueError, KeyError, TypeError):
         return "a process that has not yet said which"
-
-
-# The values of the `head_init` option (see `keras_mlrnn.training.runs.train`).
-HEAD_INITS = ("prior", "random")
 
 
 def read_config(run_dir):

@@ -14,25 +14,25 @@ from keras_mlrnn.training.distribute import process_index_and_count
 def load_data(config):
     """The train / val / test `DataSplit`s a run configuration names."""
     return load_splits(
-        config["dataset"],
-        data_dir=config.get("data_dir"),
-        csv=config.get("csv"),
-        csv_delimiter=config.get("csv_delimiter"),
-        image_size=config["image_size"],
-        seed=config["seed"],
-        sizes={split: config.get(f"{split}_size") for split in ("train", "val", "test")},
+        config.dataset,
+        data_dir=config.data_dir,
+        csv=config.csv,
+        csv_delimiter=config.csv_delimiter,
+        image_size=config.image_size,
+        seed=config.seed,
+        sizes={"train": config.train_size, "val": config.val_size, "test": config.test_size},
     )
 
 
 def run_feature_cache(config, run, model):
     """The run's `FeatureCache` (None unless `cache_features`): `run.features` or a path."""
-    where = config.get("cache_features")
+    where = config.cache_features
     if not where:
         return None
     from keras_mlrnn.training.feature_cache import FeatureCache
 
     directory = run.features if where is True else str(where)
-    return FeatureCache(directory, model, batch_size=config["batch_size"])
+    return FeatureCache(directory, model, batch_size=config.batch_size)
 
 
 def checked_splits(config):
@@ -46,16 +46,16 @@ def checked_splits(config):
 
 def build_model(config, fit_split):
     """Phase 3: the model, adapted to the training labels, its heads at their prior."""
-    model = get_model_class(config["model"])(
+    model = get_model_class(config.model)(
         num_classes=fit_split.labels.shape[1],
-        backbone=config["backbone"],
-        backbone_weights=config.get("backbone_weights"),
-        image_size=config["image_size"],
+        backbone=config.backbone,
+        backbone_weights=config.backbone_weights,
+        image_size=config.image_size,
         class_names=fit_split.class_names,
-        **(config.get("model_args") or {}),
+        **(config.model_args or {}),
     )
     model.adapt(fit_split.labels)
-    if config.get("head_init", "prior") == "prior":
+    if config.head_init == "prior":
         model.initialize_heads(fit_split.labels)
     return model
 
@@ -66,11 +66,11 @@ def run_inputs(config, run, model, splits, fit_split):
     Returns:
         (inputs, cache_seconds): cache_seconds is None without a feature cache.
     """
-    size, batch, seed = config["image_size"], config["batch_size"], config["seed"]
-    fit_names = ("train", "val") if config.get("train_on_val") else ("train",)
+    size, batch, seed = config.image_size, config.batch_size, config.seed
+    fit_names = ("train", "val") if config.train_on_val else ("train",)
     cache = run_feature_cache(config, run, model)
     if cache is None:
-        augment = config.get("augment", "flip")  # runs before the option keep the flips
+        augment = config.augment  # runs before the option keep the flips
         share, share_batch = process_share_of(fit_split, batch)
         inputs = {"train": share.dataset(size, share_batch, True, augment, seed)}
         inputs.update({name: splits[name].dataset(size, batch) for name in ("val", "test")})
@@ -78,7 +78,7 @@ def run_inputs(config, run, model, splits, fit_split):
     from keras_mlrnn.training.feature_cache import training_views
 
     started = time.time()
-    views = training_views(config.get("augment", "flip"))
+    views = training_views(config.augment)
     fit_parts = tuple(splits[n] for n in fit_names)
     inputs = {"train": cache.batches(fit_parts, fit_names, batch, True, seed, views=views)}
     inputs.update({name: cache.batches(splits[name], name, batch) for name in ("val", "test")})
@@ -98,6 +98,6 @@ def process_share_of(split, batch_size):
 
 def fit_split_of(config, splits):
     """What `fit` trains on: the train split, or train + val with `train_on_val`."""
-    if config.get("train_on_val"):
+    if config.train_on_val:
         return concatenate(splits["train"], splits["val"])
     return splits["train"]

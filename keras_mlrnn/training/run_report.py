@@ -31,20 +31,20 @@ def save_run_preset(model, config, result, test_split, test_inputs, overwrite):
     """Writes the run's preset, then scores the preset as loaded and records that table."""
     from keras_mlrnn import presets
 
-    directory = config["save_preset"]
+    directory = config.save_preset
     metadata = {k: result[k] for k in ("dataset", "split", "num_train_images", "num_test_images")}
-    metadata["command"] = config["command"]
+    metadata["command"] = config.command
     model.save_to_preset(
         directory,
         metadata=metadata,
         overwrite=overwrite,
-        weights_dtype=config.get("save_preset_dtype") or "float32",
-        shared_backbone=config.get("save_preset_backbone"),
+        weights_dtype=config.save_preset_dtype or "float32",
+        shared_backbone=config.save_preset_backbone,
     )
     saved = presets.load_preset(directory)
-    if config.get("save_preset_dtype") == "float16" and not config.get("save_preset_backbone"):
+    if config.save_preset_dtype == "float16" and not config.save_preset_backbone:
         test_inputs = None  # a rounded backbone: the cached features no longer apply
-    reports = evaluate_model(saved, test_split, top_k=config["top_k"], data=test_inputs)
+    reports = evaluate_model(saved, test_split, top_k=config.top_k, data=test_inputs)
     presets.update_metadata(directory, reports=reports)
 
 
@@ -54,10 +54,10 @@ def write_report(run, config, best, tuning, splits, fit_split, inputs, seconds, 
     A two-stage run's table also records its head's (`head`: the first stage).
     """
     test_split = splits["test"]
-    reports = evaluate_model(best, test_split, top_k=config["top_k"], data=inputs["test"])
+    reports = evaluate_model(best, test_split, top_k=config.top_k, data=inputs["test"])
     result = {
-        "model": config["model"],
-        "dataset": config["dataset"],
+        "model": config.model,
+        "dataset": config.dataset,
         "split": "test",
         "num_train_images": int(len(fit_split.labels)),
         "num_test_images": int(len(test_split.labels)),
@@ -77,6 +77,6 @@ def write_report(run, config, best, tuning, splits, fit_split, inputs, seconds, 
         }
     run.write_metrics(result)
     with open(run.report_path, "w") as f:
-        f.write(format_report(reports, title=config["model"]) + "\n")
+        f.write(format_report(reports, title=config.model) + "\n")
     save_curves(run)
     return result

@@ -18,8 +18,9 @@ per training stage), finalize (the best epoch's model, tuned on val) and
 report (test tables, preset, curves). A two-stage run (`fine_tune_epochs`)
 first trains its head as a run of its own in `run_dir/head` (`_train_head`),
 then goes through the same phases with the whole model
-(`keras_mlrnn.training.fine_tuning`). The options and the checks that refuse
-bad ones are in `keras_mlrnn.training.options`, the data, model and inputs
+(`keras_mlrnn.training.fine_tuning`). The options are one typed
+`keras_mlrnn.training.run_config.RunConfig`; the checks that refuse bad ones
+are in `keras_mlrnn.training.options`, the data, model and inputs
 phases in `keras_mlrnn.training.run_inputs`, scoring in
 `keras_mlrnn.evaluation.scoring`, the callbacks in
 `keras_mlrnn.training.callbacks`, the run's files in `keras_mlrnn.training.run_dir`
@@ -65,8 +66,8 @@ from keras_mlrnn.training.options import (
     check_options,
     check_process_share,
     new_config,
-    resumed_config,
 )
+from keras_mlrnn.training.run_config import RunConfig
 from keras_mlrnn.training.run_dir import (
     RunDirectory,
     check_writable,
@@ -121,20 +122,22 @@ def _prepare(run, overwrite, resume, options, command):
     saved = run.prepare(overwrite, resume)
     run.write_owner()
     if saved is not None:
-        config = resumed_config(run, saved, options)
+        config, grew = RunConfig.from_saved(saved, run.config_path).resumed(options, run.path)
+        if grew:
+            run.write_config(config.to_json())
     else:
-        config = new_config(run, options, command)
-    if saved is not None and config.get("save_preset"):
-        check_preset_target(config["save_preset"], overwrite)
+        config = new_config(run, RunConfig.from_options(options), command)
+    if saved is not None and config.save_preset:
+        check_preset_target(config.save_preset, overwrite)
     # Refused before any data is read or feature computed:
-    if config.get("early_stopping") and config.get("train_on_val"):
+    if config.early_stopping and config.train_on_val:
         raise ValueError("early_stopping needs an unseen val split; train_on_val trains on it.")
-    if config.get("cache_features"):
+    if config.cache_features:
         from keras_mlrnn.training.feature_cache import training_views
 
-        training_views(config.get("augment"))  # checks it; mixup / cutmix have no cached views
+        training_views(config.augment)  # checks it; mixup / cutmix have no cached views
     else:
-        check_augmentation(config.get("augment"))
+        check_augmentation(config.augment)
     check_process_share(config)
     return config
 
@@ -171,11 +174,11 @@ def _note_slow_cpu_training():
 def _fit(model, config, run, inputs, splits, verbose):
     """Phase 5: one `fit` per training stage; returns the phases and the seconds they took."""
     _note_slow_cpu_training()
-    phases = training_phases(model, config["epochs"], config.get("warmup_epochs"))
-    ema = config.get("ema")
+    phases = training_phases(model, config.epochs, config.warmup_epochs)
+    ema = config.ema
     optimizer = keras.optimizers.Adam(
-        config["learning_rate"],
-        clipnorm=config.get("clipnorm"),
+        config.learning_rate,
+        clipnorm=config.clipnorm,
         use_ema=ema is not None,
         ema_momentum=ema if ema is not None else 0.99,
     )
@@ -227,8 +230,8 @@ def train(run_dir, overwrite=False, resume=False, verbose="auto", command=None, 
         verbose: Keras `fit` verbosity. Defaults to "auto" (progress bar).
         command: str or None. The command line recorded in run_config.json;
             None uses this process's arguments.
-        **options: the run's options, the keys of `DEFAULTS` (model, dataset,
-            epochs, ...): each one's meaning is in `keras_mlrnn.training.options`.
+        **options: the run's options, the fields of `RunConfig` (model, dataset,
+            epochs, ...): each one's meaning is in `keras_mlrnn.training.run_config`.
 
     Raises:
         NonFiniteLossError: the loss became NaN / Inf (the message names the
@@ -260,7 +263,7 @@ def _saved_distribute(run_dir):
 def _train_in(run_dir, overwrite, resume, verbose, command, options):
     """`train` in `run_dir` once the distribution is set up: checks, then the phases."""
     run = RunDirectory(run_dir)
-    check_options(options, overwrite)
+    options = check_options(options, overwrite)
     check_writable(run.path, "--run-dir")
     if options.get("save_preset"):
         check_writable(options["save_preset"], "--save-preset")
@@ -271,25 +274,25 @@ def _train_in(run_dir, overwrite, resume, verbose, command, options):
 def _train(run, overwrite, resume, verbose, command, options):
     """`train`'s phases, in a run directory this process holds."""
     config = _prepare(run, overwrite, resume, options, command)
-    head = _train_head(run, config, verbose) if config.get("fine_tune_epochs") else None
+    head = _train_head(run, config, verbose) if config.fine_tune_epochs else None
     stage = config if head is None else second_stage_config(config)
-    keras.utils.set_random_seed(config["seed"])
+    keras.utils.set_random_seed(config.seed)
     splits = checked_splits(stage)  # at the stage's image size (arrays are made at it)
     check_class_names(run, config, splits["train"].class_names)
-    distribute = config.get("distribute")
+    distribute = config.distribute
     scope = data_parallel(distribute) if distribute else contextlib.nullcontext()
     fit_split = fit_split_of(config, splits)
     with scope:  # models are built, compiled and fit under the distribution
         if head is None:
             model = build_model(config, fit_split)
         else:  # the second stage: the head's weights, the backbone learning
-            model = whole_model(head["model"], stage["image_size"])
+            model = whole_model(head["model"], stage.image_size)
         inputs, cache_seconds = run_inputs(stage, run, model, splits, fit_split)
         phases, train_seconds = _fit(model, stage, run, inputs, splits, verbose)
     best, tuning = _finalize(run, phases, inputs, splits["val"])
     seconds = {"train": train_seconds, "cache": cache_seconds}
     result = write_report(run, stage, best, tuning, splits, fit_split, inputs, seconds, head)
-    if config.get("save_preset") and is_chief():
+    if config.save_preset and is_chief():
         save_run_preset(best, config, result, splits["test"], inputs["test"], overwrite)
     return result
 
@@ -306,7 +309,7 @@ def _train_head(run, config, verbose):
         if os.path.isfile(directory.config_path):
             _train_in(directory.path, False, True, verbose, None, {})
         else:
-            command = config["command"] + "  # stage 1 of 2"
+            command = config.command + "  # stage 1 of 2"
             _train_in(directory.path, False, False, verbose, command, head_options(config))
     else:
         print(f"Stage 1 of 2 is done ({directory.path}): reusing its best model.")
