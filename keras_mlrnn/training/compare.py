@@ -126,8 +126,8 @@ def format_comparison(summary, keys=("mAP", "CF1", "OF1", "F1_I")):
     return "\n".join(lines)
 
 
-def _linear_probe_map(model, options):
-    """Test mAP of the logistic-regression probe on the run's cached features, or None.
+def _linear_probe_map(first_run, options):
+    """Test mAP of the logistic-regression probe on the first run's cached features, or None.
 
     None without a feature cache (the probe would need a backbone pass of its
     own) or without scikit-learn.
@@ -143,9 +143,24 @@ def _linear_probe_map(model, options):
     from keras_mlrnn.training.probe import linear_probe_scores
 
     splits = load_data(RunConfig.from_options(options))
+    model = _frozen_model(first_run)
     cache = FeatureCache(options["cache_features"], model, verbose=False)
     scores = linear_probe_scores(cache, splits["train"], splits["test"])
     return multilabel_report(splits["test"].labels, scores, mask=splits["test"].mask)["mAP"]
+
+
+def _parameters(result, run_dir):
+    """The trained model's parameter count: its metrics.json's, or (older runs) its model's."""
+    if "parameters" in result:
+        return int(result["parameters"])
+    return int(keras.saving.load_model(RunDirectory(run_dir).model_path).count_params())
+
+
+def _frozen_model(run_dir):
+    """The model whose frozen backbone the probe reads: the run's (its head, in two stages)."""
+    run = RunDirectory(run_dir)
+    path = run.head.model_path if os.path.isfile(run.head.model_path) else run.model_path
+    return keras.saving.load_model(path)
 
 
 def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
@@ -175,11 +190,9 @@ def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
         for seed in seeds:
             run_dir = os.path.join(out_dir, _run_dir_name(spec), f"seed{seed}")
             results.append(_train_one(run_dir, spec, seed, dict(options), command))
-        run = RunDirectory(run_dir)
-        model = keras.saving.load_model(run.model_path)
         common = {
             "seeds": list(seeds),
-            "parameters": int(model.count_params()),
+            "parameters": _parameters(results[0], run_dir),
             "label_frequency_mAP": float(results[0]["label_frequency_mAP"]),
         }
         if "head" in results[0]:  # two-stage runs: the frozen head's row, then the whole model's
@@ -189,9 +202,8 @@ def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
                 "metrics": _aggregate([r["head"] for r in results]),
                 "train_seconds": float(np.mean(head_seconds)),
             }
-            frozen = keras.saving.load_model(run.head.model_path)  # the probe's backbone
         else:
-            head_seconds, frozen = [0.0] * len(results), model
+            head_seconds = [0.0] * len(results)
         summary[spec] = {
             **common,
             "metrics": _aggregate(results),
@@ -200,7 +212,9 @@ def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
                 np.mean([r["train_seconds"] + h for r, h in zip(results, head_seconds)])
             ),
         }
-    probe = _linear_probe_map(frozen, options)
+    probe = _linear_probe_map(
+        os.path.join(out_dir, _run_dir_name(models[0]), f"seed{seeds[0]}"), options
+    )
     for entry in summary.values():
         entry["linear_probe_mAP"] = probe
     with open(os.path.join(out_dir, "compare.json"), "w") as f:

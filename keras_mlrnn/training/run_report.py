@@ -65,6 +65,7 @@ def write_report(run, config, best, tuning, splits, fit_split, inputs, seconds, 
         "feature_cache_seconds": seconds["cache"],
         "label_frequency_mAP": label_frequency_map(fit_split.labels, test_split.labels),
         "validation_tuning": tuning,
+        "parameters": int(best.count_params()),
         "reports": reports,
         "finished": True,
     }
