@@ -1,4 +1,4 @@
-"""`initialize_heads`: the per-class sigmoid heads scored once start at the labels' prior."""
+"""`training.head_init.initialize_heads`: the per-class heads scored once start at the prior."""
 
 import json
 import os
@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import keras_mlrnn as km
+from keras_mlrnn.training.head_init import initialize_heads
 from keras_mlrnn.training.run_config import RunConfig
 from keras_mlrnn.training.run_inputs import load_data
 from keras_mlrnn.training.runs import train
@@ -19,7 +20,7 @@ PRIOR = np.array([5 / 6, 1 / 2, 1 / 6])
 
 def test_binary_relevance_scores_start_at_the_smoothed_label_frequencies():
     model = km.BinaryRelevance(num_classes=3, backbone="tiny", image_size=32)
-    model.initialize_heads(LABELS)
+    initialize_heads(model, LABELS)
     images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
     scores = model.predict(images, verbose=0)
     np.testing.assert_allclose(scores, np.broadcast_to(PRIOR, (4, 3)), atol=1e-5)
@@ -42,7 +43,7 @@ def test_once_scored_heads_start_at_the_prior_and_step_classifiers_at_its_bias(
     if step_classifier:
         model.build()
         kernel = np.asarray(getattr(model, step_classifier).kernel).copy()
-    model.initialize_heads(LABELS)
+    initialize_heads(model, LABELS)
     if head:
         layer = getattr(model, head)
         np.testing.assert_array_equal(np.asarray(layer.kernel), 0.0)
@@ -60,7 +61,7 @@ def test_methods_without_a_sigmoid_head_are_left_as_built():
         assert cls.prior_heads == () and cls.prior_bias_heads == ()
     model = km.BinaryRelevance(num_classes=3, backbone="tiny", image_size=32)
     with pytest.raises(ValueError, match=r"labels of shape \(N, 3\)"):
-        model.initialize_heads(np.ones((2, 4)))
+        initialize_heads(model, np.ones((2, 4)))
 
 
 SMALL = dict(dataset="scenes", image_size=32, batch_size=32, train_size=64, val_size=32)
@@ -75,9 +76,9 @@ def _first_val_loss(run_dir):
 def test_a_run_starts_at_the_prior_unless_told_random(tmp_path):
     # Learning rate ~0: the first epoch's val loss is that of the initial head,
     # the BCE of the smoothed train frequencies on the val labels (numpy).
-    common = dict(epochs=1, learning_rate=1e-9, test_size=32, verbose=0, **SMALL)
-    train(str(tmp_path / "prior"), **common)
-    train(str(tmp_path / "random"), head_init="random", **common)
+    common = dict(epochs=1, learning_rate=1e-9, test_size=32, **SMALL)
+    train(str(tmp_path / "prior"), verbose=0, **common)
+    train(str(tmp_path / "random"), verbose=0, head_init="random", **common)
     with open(tmp_path / "prior" / "run_config.json") as f:
         assert json.load(f)["head_init"] == "prior"
     splits = load_data(RunConfig.from_options(common))

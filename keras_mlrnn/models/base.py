@@ -31,7 +31,7 @@ The class is the contract and the Keras hooks; what every method shares
 beyond them lives in mixins beside it, one job each: `checked_inputs`
 (fit / evaluate / predict with their inputs checked, teacher forcing's
 packing), `inference` (sets, labels, explanations), `label_statistics`
-(adapt, the heads' prior start, tune), `constructor_arguments` and
+(adapt, tune, the heads that start at the label prior), `constructor_arguments` and
 `portable` (export, presets), `features` (the backbone, or cached features).
 """
 

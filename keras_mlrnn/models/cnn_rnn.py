@@ -212,7 +212,7 @@ class CNNRNN(MultiLabelModel):
         Args:
             labels: array `(N, C)` multi-hot training targets.
         """
-        labels = self._training_labels(labels)
+        labels = self.training_labels(labels)
         self.label_frequencies = labels.mean(axis=0).tolist()
         self.max_length = max(int(labels.sum(axis=1).max()), 1)
         self._reset_compiled()  # traced functions captured the old order and length

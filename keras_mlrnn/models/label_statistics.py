@@ -4,7 +4,7 @@ import numpy as np
 
 
 class LabelStatisticsMixin:
-    """`MultiLabelModel`'s label statistics: `adapt`, the heads' prior start, `tune`."""
+    """`MultiLabelModel`'s label statistics: `adapt`, the heads that start at the prior, `tune`."""
 
     def adapt(self, labels):
         """Reads statistics of the training labels `(N, C)` before `fit`.
@@ -20,8 +20,8 @@ class LabelStatisticsMixin:
 
     #: Attribute names of the `Dense` layers whose outputs are per-class
     #: sigmoid logits scored once per image (the label probabilities);
-    #: `initialize_heads` starts them at the label prior (kernel 0, prior
-    #: bias). Each method declares its own.
+    #: `keras_mlrnn.training.head_init.initialize_heads` starts them at the
+    #: label prior (kernel 0, prior bias). Each method declares its own.
     prior_heads = ()
 
     #: The per-class sigmoid step classifiers read at every recurrent step:
@@ -31,42 +31,7 @@ class LabelStatisticsMixin:
     #: CoarseToFineRNN / MultiOrderRNN, `benchmarks/RESULTS.md`).
     prior_bias_heads = ()
 
-    def initialize_heads(self, labels):
-        """Starts each per-class sigmoid head at the training labels' prior, before `fit`.
-
-        For every layer named in `prior_heads`: kernel zeros, bias
-        `log(p / (1 - p))` with `p = (n_c + 0.5) / (N + 1)` the smoothed
-        frequency of class c; for every layer in `prior_bias_heads`, that
-        bias only. The first step then predicts each class's
-        frequency instead of a random projection of the features that the
-        few steps of a small data set never unlearn (on coco128's frozen
-        features: +7 to +9 test mAP for BinaryRelevance, `benchmarks/RESULTS.md`).
-        `keras_mlrnn.training.runs.train` calls it on a new run (`head_init="prior"`).
-
-        Args:
-            labels: array `(N, C)` multi-hot training targets.
-
-        Example:
-        ```python
-        import numpy as np
-        import keras_mlrnn as km
-        model = km.BinaryRelevance(num_classes=3, backbone="tiny", image_size=32)
-        model.initialize_heads(np.array([[1, 0, 0], [1, 1, 0]]))
-        model.predict(np.zeros((1, 32, 32, 3), "uint8"), verbose=0)  # [[0.83, 0.5, 0.17]]
-        ```
-        """
-        labels = self._training_labels(labels)
-        prior = (labels.sum(axis=0) + 0.5) / (len(labels) + 1.0)
-        bias = np.log(prior / (1.0 - prior))
-        self.build()
-        for name in self.prior_heads:
-            head = getattr(self, name)
-            head.kernel.assign(np.zeros(head.kernel.shape, "float32"))
-            head.bias.assign(bias.astype("float32"))
-        for name in self.prior_bias_heads:
-            getattr(self, name).bias.assign(bias.astype("float32"))
-
-    def _training_labels(self, labels):
+    def training_labels(self, labels):
         """`labels` as a float64 `(N, C)` array, or a ValueError naming the expected shape."""
         labels = np.asarray(labels, dtype=np.float64)
         if labels.ndim != 2 or labels.shape[1] != self.num_classes:

@@ -165,7 +165,7 @@ class OrderFreeRNN(TrainedInStages, MultiLabelModel):
 
     def adapt(self, labels):
         """Sets `max_length` to the largest label count of the training labels `(N, C)`."""
-        labels = self._training_labels(labels)
+        labels = self.training_labels(labels)
         self.max_length = max(int(labels.sum(axis=1).max()), 1)
         self._reset_compiled()
 

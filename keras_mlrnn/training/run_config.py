@@ -59,7 +59,7 @@ bad values before a run directory is touched. The options:
 - head_init: "prior" (default) starts the per-class sigmoid heads
   that the method declares in `prior_heads` at the training labels'
   prior, and the bias of those in `prior_bias_heads`
-  (`MultiLabelModel.initialize_heads`); "random" keeps Keras'
+  (`keras_mlrnn.training.head_init.initialize_heads`); "random" keeps Keras'
   initialisers.
 
 Example:

@@ -9,6 +9,7 @@ import time
 from keras_mlrnn.data.splits import concatenate, load_splits, process_share
 from keras_mlrnn.models import get_model_class
 from keras_mlrnn.training.distribute import process_index_and_count
+from keras_mlrnn.training.head_init import initialize_heads
 
 
 def load_data(config):
@@ -56,7 +57,7 @@ def build_model(config, fit_split):
     )
     model.adapt(fit_split.labels)
     if config.head_init == "prior":
-        model.initialize_heads(fit_split.labels)
+        initialize_heads(model, fit_split.labels)
     return model
 
 
