@@ -9,6 +9,7 @@ import pytest
 import keras_mlrnn as km
 from keras_mlrnn.cli.commands import main
 from keras_mlrnn.training.callbacks import run_callbacks
+from keras_mlrnn.training.run_config import RunConfig
 from keras_mlrnn.training.run_dir import RunDirectory
 from tests.models.tiny import TINY
 
@@ -33,7 +34,8 @@ def test_the_kept_model_is_the_average_of_the_steps_and_validation_scores_it(tmp
     model.compile(optimizer=keras.optimizers.Adam(1e-2, use_ema=True, ema_momentum=momentum))
     record = _RecordWeights()
     # train_on_val: the checkpoint keeps the last epoch, whatever its score.
-    callbacks = [record, *run_callbacks(run, {"ema": momentum, "train_on_val": True})]
+    config = RunConfig(ema=momentum, train_on_val=True)
+    callbacks = [record, *run_callbacks(run, config)]
     history = model.fit(
         images, labels, batch_size=2, epochs=2, validation_data=(images, labels),
         callbacks=callbacks, shuffle=False, verbose=0,
