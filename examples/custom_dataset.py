@@ -18,7 +18,7 @@ import argparse
 import keras
 
 import keras_mlrnn as km
-from keras_mlrnn.cli.parser import optional_path
+from keras_mlrnn.cli.argument_types import optional_path
 from keras_mlrnn.data.images import read_images
 from keras_mlrnn.data.splits import load_splits
 from keras_mlrnn.evaluation.scoring import evaluate_model

@@ -16,7 +16,7 @@ import argparse
 
 import keras
 
-from keras_mlrnn.cli.parser import optional_path
+from keras_mlrnn.cli.argument_types import optional_path
 from keras_mlrnn.data.splits import load_splits
 from keras_mlrnn.evaluation.scoring import evaluate_model
 from keras_mlrnn.metrics import format_report

@@ -13,7 +13,7 @@ does the same from the shell.
 
 import argparse
 
-from keras_mlrnn.cli.parser import optional_path
+from keras_mlrnn.cli.argument_types import optional_path
 from keras_mlrnn.metrics import format_report
 from keras_mlrnn.models import MODELS
 from keras_mlrnn.presets.configs import builtin_config

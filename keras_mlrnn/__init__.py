@@ -43,7 +43,6 @@ _MODELS = (
     "RegionAttentionRNN",
 )
 __all__ = [*_MODULES, *_MODELS]
-_SUBMODULES = {"serving": "export.serving"}  # km.serving: the artifact runtimes
 
 # Where each module of the flat layout before 0.2 lives now. `import keras_mlrnn.runs`
 # and `from keras_mlrnn.images import read_images` keep working (`_MovedModules`).
@@ -106,7 +105,7 @@ def __getattr__(name):
     models = importlib.import_module("keras_mlrnn.models")
     if name in _MODELS:
         return getattr(models, name)
-    return importlib.import_module(f"keras_mlrnn.{_SUBMODULES.get(name, name)}")
+    return importlib.import_module(f"keras_mlrnn.{MOVED_MODULES.get(name, name)}")  # km.serving
 
 
 def __dir__():

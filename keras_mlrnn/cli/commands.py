@@ -13,8 +13,8 @@ Examples:
     keras-mlrnn data stats --dataset voc2007 --data-dir /data/VOCdevkit
     keras-mlrnn export voc2007 --method binary-relevance --format onnx --out br.onnx
 
-One function per command (`predict` in `cli_predict`); the parser is in
-`cli_parser`, the messages in `cli_messages`.
+One function per command (`predict` in `keras_mlrnn.cli.predict`); the
+parser is in `keras_mlrnn.cli.parser`, the messages in `keras_mlrnn.cli.messages`.
 """
 
 import os
@@ -28,7 +28,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ logs
 from keras_mlrnn.cli import parser as cli_parser  # noqa: E402
 from keras_mlrnn.cli import predict as cli_predict  # noqa: E402
 from keras_mlrnn.cli.messages import one_line_warnings, os_error_line  # noqa: E402
-from keras_mlrnn.cli.parser import optional_path  # noqa: E402, F401 (re-exported)
 from keras_mlrnn.training.trained_models import load_trained_model  # noqa: E402
 
 

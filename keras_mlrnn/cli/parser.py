@@ -9,7 +9,7 @@ help texts. The option groups that train and compare share are in
 
 import argparse
 
-from keras_mlrnn.cli.argument_types import (  # noqa: F401 (optional_path: README)
+from keras_mlrnn.cli.argument_types import (  # noqa: F401 (optional_path: the 0.1 path keras_mlrnn.cli_parser)
     optional_path,
     positive_float,
     positive_int,

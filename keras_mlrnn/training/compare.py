@@ -63,6 +63,11 @@ def _run_dir_name(spec):
     return spec.replace(":", "__").replace(",", "_").replace("=", "-")
 
 
+def _run_path(out_dir, spec, seed):
+    """The run directory of one spec and seed under `out_dir`."""
+    return os.path.join(out_dir, _run_dir_name(spec), f"seed{seed}")
+
+
 def _train_one(run_dir, spec, seed, options, command=None):
     run = RunDirectory(run_dir)
     if run.is_finished():
@@ -188,7 +193,7 @@ def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
         parse_spec(spec)  # fail early on a bad spec
         results = []
         for seed in seeds:
-            run_dir = os.path.join(out_dir, _run_dir_name(spec), f"seed{seed}")
+            run_dir = _run_path(out_dir, spec, seed)
             results.append(_train_one(run_dir, spec, seed, dict(options), command))
         common = {
             "seeds": list(seeds),
@@ -212,9 +217,7 @@ def compare(out_dir, models, seeds=(0, 1, 2), command=None, **options):
                 np.mean([r["train_seconds"] + h for r, h in zip(results, head_seconds)])
             ),
         }
-    probe = _linear_probe_map(
-        os.path.join(out_dir, _run_dir_name(models[0]), f"seed{seeds[0]}"), options
-    )
+    probe = _linear_probe_map(_run_path(out_dir, models[0], seeds[0]), options)
     for entry in summary.values():
         entry["linear_probe_mAP"] = probe
     with open(os.path.join(out_dir, "compare.json"), "w") as f:
