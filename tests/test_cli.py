@@ -1,3 +1,4 @@
+import csv
 import json
 import os
 
@@ -161,10 +162,29 @@ def test_resume_trains_on_to_more_epochs_and_refuses_other_changes(tmp_path, cap
     assert "options differ" in err and "batch_size (saved 32, given 16)" in err
     assert main(["train", "--resume", run, "--epochs", "2"]) == 0
     assert "training on to 2 epochs (was 1)" in capsys.readouterr().out
-    with open(os.path.join(run, "history.csv")) as f:
-        assert len(f.read().strip().splitlines()) == 3  # header + epochs 1 and 2
+    history = os.path.join(run, "history.csv")
+    with open(history) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2  # epochs 1 and 2
     with open(os.path.join(run, "run_config.json")) as f:
         assert json.load(f)["epochs"] == 2
+    # The training time counts the first process's epoch too, not only the resumed fit.
+    epoch_seconds = [float(row["epoch_seconds"]) for row in rows]
+    assert min(epoch_seconds) > 0
+    with open(os.path.join(run, "metrics.json")) as f:
+        assert json.load(f)["train_seconds"] >= round(sum(epoch_seconds), 1) - 0.1
+    # A history written before the seconds column: resumed, it keeps one header.
+    with open(history, newline="") as f:
+        rows = [{k: v for k, v in row.items() if k != "epoch_seconds"} for row in csv.DictReader(f)]
+    with open(history, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["train", "--resume", run, "--epochs", "3"]) == 0
+    with open(history, newline="") as f:
+        lines = list(csv.reader(f))
+    assert len(lines) == 4 and len({len(line) for line in lines}) == 1
+    assert "epoch_seconds" not in lines[0]
 
 
 def test_evaluate_any_model_on_a_csv_with_its_class_names(tmp_path, capsys):

@@ -53,10 +53,11 @@ def _stream_mode(args, model, paths):
         model, paths, args.out, batch_size=args.batch_size, top=args.top or 5,
         all_scores=args.all_scores, resume=args.resume, errors=args.errors,
     )  # fmt: skip
+    rate = summary["images_per_second"]  # None when one batch held them all
     print(
-        f"Labelled {summary['labelled']} of {summary['total']} images into {args.out} "
-        f"({summary['images_per_second']:.1f} images/s after the first batch); "
-        f"{summary['skipped']} done before, {summary['failed']} failed"
+        f"Labelled {summary['labelled']} of {summary['total']} images into {args.out}"
+        + (f" ({rate:.1f} images/s after the first batch)" if rate else "")
+        + f"; {summary['skipped']} done before, {summary['failed']} failed"
         + (f" (named in {summary['errors']})." if summary["failed"] else "."),
         file=sys.stderr,
     )

@@ -1,7 +1,7 @@
 """A stream of image files for labelling: parallel decode, EXIF turn, resize, in batches.
 
 `image_stream(paths, image_size, batch_size)` is a `tf.data` pipeline (the
-decoding of training: `tf.io.decode_image`, the EXIF orientation applied,
+decoding of training: `pipeline.decode_photo`, the EXIF orientation applied,
 antialiased resize to `image_size`, uint8) that yields `(images, indices)`
 batches in input order, `indices` the positions in `paths` of the images
 of the batch. A file that cannot be read or decoded is left out instead of
@@ -42,10 +42,10 @@ def image_stream(paths, image_size, batch_size=32):
     """
     import tensorflow as tf
 
-    from keras_mlrnn.data.pipeline import resize_image, upright
+    from keras_mlrnn.data.pipeline import decode_photo, resize_image, upright
 
     def load(path, index):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        image = decode_photo(tf.io.read_file(path))
         orientation = tf.numpy_function(_orientation, [path], tf.int32, stateful=False)
         image = upright(image, orientation)
         return resize_image(image, image_size), index

@@ -17,6 +17,8 @@ import os
 
 import numpy as np
 
+from keras_mlrnn.data.resize import resize_antialiased
+
 
 def to_rgb8(image):
     """A `PIL.Image` in any mode -> uint8 `(H, W, 3)`.
@@ -42,7 +44,10 @@ def read_image(path, size=None):
 
     Args:
         path: str. Any format Pillow reads (JPEG, PNG, BMP, GIF, TIFF, WebP).
-        size: int or None. Output side (bilinear); None keeps the original size.
+        size: int or None. Output side; None keeps the original size. The
+            resize is the tf.data pipeline's (`data.resize.resize_antialiased`),
+            and JPEGs decode with libjpeg's accurate DCT as there, so a photo
+            gives the model the same pixels on every road.
 
     Returns:
         uint8 numpy array `(size, size, 3)` (or `(H, W, 3)`).
@@ -67,7 +72,7 @@ def read_image(path, size=None):
     except (OSError, SyntaxError, ValueError) as e:
         raise ValueError(f"Cannot read image {path}: corrupt or truncated ({e}).") from e
     if size is not None and rgb.shape[:2] != (size, size):
-        rgb = np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR))
+        rgb = resize_antialiased(rgb, size)
     return rgb
 
 

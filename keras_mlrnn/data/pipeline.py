@@ -152,6 +152,26 @@ def tf_dataset(images, labels=None, batch_size=32, shuffle=False, augment=False,
     return _batch_augment_prefetch(ds, batch_size, augment, seed)
 
 
+#: How `decode_photo` decodes: a feature cache made by another decoder is recomputed.
+DECODER = "jpeg-integer-accurate"
+
+
+def decode_photo(contents):
+    """An image file's bytes -> uint8 `(H, W, 3)`: JPEG with the accurate integer DCT.
+
+    `tf.io.decode_image` decodes JPEG with libjpeg's fast DCT (pixels up to
+    7 levels off); Pillow, and so `read_image`, uses the accurate one. Both
+    roads decode JPEG the accurate way, other formats with `decode_image`.
+    """
+    import tensorflow as tf
+
+    return tf.cond(
+        tf.io.is_jpeg(contents),
+        lambda: tf.io.decode_jpeg(contents, channels=3, dct_method="INTEGER_ACCURATE"),
+        lambda: tf.io.decode_image(contents, channels=3, expand_animations=False),
+    )
+
+
 def resize_image(image, image_size):
     """A decoded image (H, W, 3) resized (antialiased) to uint8 `(image_size, image_size, 3)`."""
     import tensorflow as tf
@@ -283,7 +303,7 @@ def _file_loader(image_size, seed, turn, crop):
     import tensorflow as tf
 
     def load(path, *rest):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        image = decode_photo(tf.io.read_file(path))
         if turn:
             orientation, *rest = rest
             image = upright(image, orientation)

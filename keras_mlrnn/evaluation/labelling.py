@@ -165,7 +165,8 @@ def label_collection(
     Returns:
         dict: "labelled", "failed", "skipped" (done before), "total",
         "seconds" and "images_per_second" (timed from the end of the first
-        batch: start-up and tracing left out), "out", "errors".
+        batch: start-up and tracing left out; None when there was one batch),
+        "out", "errors".
 
     Raises:
         FileExistsError: `out` exists and `resume` is False.
@@ -193,7 +194,7 @@ def label_collection(
     return {
         "labelled": labelled, "failed": failed, "skipped": len(paths) - len(todo),
         "total": len(paths), "seconds": seconds,
-        "images_per_second": timed / seconds if timed else 0.0,
+        "images_per_second": timed / seconds if timed else None,
         "out": out, "errors": errors,
     }  # fmt: skip
 

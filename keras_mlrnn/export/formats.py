@@ -5,9 +5,9 @@ side S -> `scores` float32 `(B, C)` (each class's probability, for ranking)
 and `sets` float32 `(B, C)` in {0, 1}, the method's own decision
 (`predict_sets`: its threshold, tuned thresholds or beam search), computed
 inside the artifact. Resize a served image to S x S as training did: decode,
-apply the EXIF orientation, bilinear resize of the whole image (no crop),
-RGB uint8 (`keras_mlrnn.data.images.read_image(path, S)`); the artifact normalises
-the pixels itself.
+apply the EXIF orientation, antialiased bilinear resize of the whole image (no
+crop), RGB uint8 (`keras_mlrnn.data.images.read_image(path, S)`, training's
+pixels); the artifact normalises the pixels itself.
 
 The class names, the decision rule and the input description travel with the
 artifact in `serving.json` (inside a SavedModel folder; beside a file as
@@ -125,7 +125,7 @@ def serving_description(model, format):
             "shape": [None, size, size, 3],
             "resize": (
                 f"RGB, EXIF orientation applied, the whole image resized to {size}x{size} "
-                "bilinear (no crop): keras_mlrnn.data.images.read_image(path, "
+                "antialiased bilinear (no crop): keras_mlrnn.data.images.read_image(path, "
                 f"{size}); the artifact normalises the pixels"
             ),
         },

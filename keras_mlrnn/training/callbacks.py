@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import sys
+import time
 
 import keras
 import numpy as np
@@ -118,13 +119,34 @@ class CheckedBackupAndRestore(keras.callbacks.BackupAndRestore):
         replace_text(self._training_metadata_path, text)
 
 
+#: The history.csv column of each epoch's wall seconds (`EpochSeconds`).
+EPOCH_SECONDS = "epoch_seconds"
+
+
+class EpochSeconds(keras.callbacks.Callback):
+    """Adds each epoch's wall seconds to its logs (`EPOCH_SECONDS`, a column of history.csv).
+
+    So the training time of a run resumed after a kill counts the epochs of
+    the processes before it (`RunDirectory.logged_seconds`).
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs[EPOCH_SECONDS] = time.time() - self._start
+
+
 def run_callbacks(run, config):
     """The callbacks of `keras_mlrnn.training.runs.train` for a `RunDirectory` and its options.
 
     In order: `StopOnNonFiniteLoss` (first, so nothing saves NaN weights),
     `CheckedBackupAndRestore` (each epoch, or every `checkpoint_steps`, the
     previous checkpoint kept too, both with sha256 sums checked on resume),
-    `CSVLogger` (history.csv, appended on resume), `ModelCheckpoint` (the
+    `EpochSeconds` then `CSVLogger` (history.csv, appended on resume; the
+    seconds column left out when resuming a history written without it, so
+    its rows keep one header), `ModelCheckpoint` (the
     best val mAP; the last epoch with `train_on_val`) and, with
     `early_stopping`, `EarlyStopping` on val mAP.
     With `ema`, `SwapEMAWeights` sits after `BackupAndRestore`: validation
@@ -145,6 +167,9 @@ def run_callbacks(run, config):
         # average in the optimizer's state); before CSVLogger and
         # ModelCheckpoint, so validation and the kept model see the average.
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    history = run.history()
+    if history is None or EPOCH_SECONDS in (history.dtype.names or ()):
+        callbacks.append(EpochSeconds())
     callbacks += [
         keras.callbacks.CSVLogger(run.history_path, append=True),
         keras.callbacks.ModelCheckpoint(

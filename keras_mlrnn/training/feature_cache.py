@@ -51,6 +51,7 @@ import sys
 import keras
 import numpy as np
 
+from keras_mlrnn.data.pipeline import DECODER
 from keras_mlrnn.utils.files import write_json
 
 VIEWS = ("image", "mirror")
@@ -136,7 +137,7 @@ def _split_identity(split):
         for path in split.files.paths:
             info = os.stat(path)
             stats.append(f"{os.path.abspath(path)}:{info.st_size}:{int(info.st_mtime)}")
-        return _digest(stats)
+        return _digest([DECODER, *stats])  # the same files decoded another way are new pixels
     if split.images is not None:
         return hashlib.sha256(np.ascontiguousarray(split.images).tobytes()).hexdigest()
     return split.stream.identity

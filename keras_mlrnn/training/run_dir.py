@@ -158,6 +158,16 @@ class RunDirectory:
             return None
         return np.atleast_1d(np.genfromtxt(path, delimiter=",", names=True))
 
+    def logged_seconds(self, rows=None):
+        """The summed `epoch_seconds` of the first `rows` epochs of the history (all: None).
+
+        0.0 when the history is empty or was written without the column.
+        """
+        history = self.history()
+        if history is None or "epoch_seconds" not in (history.dtype.names or ()):
+            return 0.0
+        return float(history["epoch_seconds"][:rows].sum())
+
     def best_logged(self, key):
         """The largest value of `key` in the history, or None if there is none yet."""
         rows = self.history()

@@ -172,7 +172,11 @@ def _note_slow_cpu_training():
 
 
 def _fit(model, config, run, inputs, splits, verbose):
-    """Phase 5: one `fit` per training stage; returns the phases and the seconds they took."""
+    """Phase 5: one `fit` per training stage; returns the phases and the seconds they took.
+
+    The seconds count this process's fits and, on resume, the recorded epochs
+    of the processes before it (the epoch a kill cut short is not counted).
+    """
     _note_slow_cpu_training()
     phases = training_phases(model, config.epochs, config.warmup_epochs)
     ema = config.ema
@@ -184,6 +188,8 @@ def _fit(model, config, run, inputs, splits, verbose):
     )
     model.compile(optimizer=optimizer)
     callbacks = run_callbacks(run, config)
+    history = run.history()
+    epochs_before = 0 if history is None else len(history)
     start = time.time()
     try:
         for stage, until_epoch in phases:
@@ -201,7 +207,7 @@ def _fit(model, config, run, inputs, splits, verbose):
     except Exception as error:
         _name_unreadable_images(error, splits)
         raise
-    return phases, time.time() - start
+    return phases, time.time() - start + run.logged_seconds(epochs_before)
 
 
 def _finalize(run, phases, inputs, val_split):
