@@ -119,23 +119,35 @@ class CheckedBackupAndRestore(keras.callbacks.BackupAndRestore):
         replace_text(self._training_metadata_path, text)
 
 
-#: The history.csv column of each epoch's wall seconds (`EpochSeconds`).
+#: The history.csv column of each epoch's wall seconds (`TimedCSVLogger`).
 EPOCH_SECONDS = "epoch_seconds"
 
 
-class EpochSeconds(keras.callbacks.Callback):
-    """Adds each epoch's wall seconds to its logs (`EPOCH_SECONDS`, a column of history.csv).
+class TimedCSVLogger(keras.callbacks.CSVLogger):
+    """`CSVLogger` whose rows also hold the epoch's wall seconds (`EPOCH_SECONDS`).
 
-    So the training time of a run resumed after a kill counts the epochs of
-    the processes before it (`RunDirectory.logged_seconds`).
+    So the training time of a run resumed after a kill can count the epochs
+    of the processes before it (`RunDirectory.logged_seconds`). Only the file
+    gets the column: the progress line and `History` are as Keras makes them.
+
+    Args:
+        filename: str. The CSV file.
+        timed: bool. Write the column (False to append to a history
+            written without it, so its rows keep one header).
+        **kwargs: passed to `CSVLogger` (`append`, `separator`).
     """
+
+    def __init__(self, filename, timed=True, **kwargs):
+        super().__init__(filename, **kwargs)
+        self.timed = timed
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs[EPOCH_SECONDS] = time.time() - self._start
+        if self.timed:
+            logs = {**(logs or {}), EPOCH_SECONDS: time.time() - self._start}
+        super().on_epoch_end(epoch, logs)
 
 
 def run_callbacks(run, config):
@@ -144,9 +156,9 @@ def run_callbacks(run, config):
     In order: `StopOnNonFiniteLoss` (first, so nothing saves NaN weights),
     `CheckedBackupAndRestore` (each epoch, or every `checkpoint_steps`, the
     previous checkpoint kept too, both with sha256 sums checked on resume),
-    `EpochSeconds` then `CSVLogger` (history.csv, appended on resume; the
-    seconds column left out when resuming a history written without it, so
-    its rows keep one header), `ModelCheckpoint` (the
+    `TimedCSVLogger` (history.csv with each epoch's seconds, appended on
+    resume; the seconds left out when resuming a history written without
+    them, so its rows keep one header), `ModelCheckpoint` (the
     best val mAP; the last epoch with `train_on_val`) and, with
     `early_stopping`, `EarlyStopping` on val mAP.
     With `ema`, `SwapEMAWeights` sits after `BackupAndRestore`: validation
@@ -168,10 +180,9 @@ def run_callbacks(run, config):
         # ModelCheckpoint, so validation and the kept model see the average.
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     history = run.history()
-    if history is None or EPOCH_SECONDS in (history.dtype.names or ()):
-        callbacks.append(EpochSeconds())
+    timed = history is None or EPOCH_SECONDS in (history.dtype.names or ())
     callbacks += [
-        keras.callbacks.CSVLogger(run.history_path, append=True),
+        TimedCSVLogger(run.history_path, timed=timed, append=True),
         keras.callbacks.ModelCheckpoint(
             run.model_path,
             monitor="val_mAP",
