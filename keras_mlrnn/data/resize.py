@@ -7,7 +7,9 @@ model the same pixels, or one photo scores differently by the road it took.
 Pillow's bilinear resize rounds to 8 bits between its two passes; this
 module computes TensorFlow's sums instead: a triangle kernel stretched by
 the downscale factor, sampled at pixel centres, its weights normalised
-where the image edge cuts it, one pass per axis in float32.
+where the image edge cuts it, one pass per axis in float32 (TensorFlow
+sums columns first, this rows first: a sum rounds the other way on about
+one pixel in 10,000, by one level).
 
 Example:
 ```python
@@ -36,17 +38,18 @@ def resize_antialiased(rgb, size):
         rounded and clipped to 0..255.
     """
     height, width = (size, size) if np.isscalar(size) else size
-    image = np.asarray(rgb, dtype=np.float32)
-    image = np.swapaxes(_resample(np.swapaxes(image, 0, 1), width), 0, 1)  # columns first,
-    image = _resample(image, height)  # then rows, as TensorFlow does
+    # Rows first: whole rows are gathered (contiguous) from the uint8 photo, and only
+    # the `height` rows kept become float32 (a 12-megapixel photo -> 224 in 0.08 s).
+    image = _resample(np.asarray(rgb), height)
+    image = np.swapaxes(_resample(np.swapaxes(image, 0, 1), width), 0, 1)
     return np.clip(np.round(image), 0, 255).astype(np.uint8)
 
 
 def _resample(image, out_size):
-    """`image` (float32) resampled to `out_size` pixels along its first axis."""
+    """`image` resampled to `out_size` pixels along its first axis, as float32."""
     in_size = image.shape[0]
     if in_size == out_size:
-        return image
+        return image.astype(np.float32)
     sources, weights = span_weights(in_size, out_size)
     out = np.zeros((out_size, *image.shape[1:]), dtype=np.float32)
     extra = (1,) * (image.ndim - 1)
