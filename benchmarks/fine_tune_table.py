@@ -12,15 +12,16 @@ Each run is scored once and kept as one JSON line in the record
 `benchmarks/scores/<dataset>_fine_tune.jsonl`, which is committed: the table
 is built from the record, so the seeds of several sessions (whose run folders
 may be gone) are counted together. For each method and side the stage-2
-learning rate is the one with the best val mAP at seed 0; the table gives the
-mean +- std over that rate's seeds and the per-class deltas.
+learning rate is the one with the best val mAP (`choose`: at seed 0, or the
+mean over the seeds every candidate rate ran); the table gives the mean +-
+std over that rate's seeds and the per-class deltas.
 
     python benchmarks/fine_tune_table.py --root runs/voc_ft > runs/voc_ft/table.md
 
 With `--choices` it prints instead, for each method, the recipe its final
 model (`benchmarks/fine_tune_presets.sh`) repeats on train + val:
 "METHOD SIDE HEAD_LR HEAD_EPOCHS LR EPOCHS", the side and stage-2 rate with
-the best val mAP at seed 0, that run's best stage-2 epoch, and the head's
+the best val mAP, the best stage-2 epoch of its seed-0 run, and the head's
 best epoch (median over the seeds that record it). It reads the record only.
 """
 
@@ -130,32 +131,43 @@ def update_record(root, dataset, data_dir, path):
 
 
 def choose(entries):
-    """{(method, side): (chosen lr, [(lr, (val mAP, best epoch, epochs run)), ...])} at seed 0."""
+    """{(method, side): (chosen lr, [(lr, (val mAP, best epoch, epochs run) at seed 0,
+    mean val mAP over the common seeds), ...], common seeds)}.
+
+    The candidates are the stage-2 rates run at seed 0. Each is judged by its
+    mean best val mAP over the seeds that every candidate ran (seed 0 alone
+    where only seed 0 ran them all): one seed's val mAP on 500 photos moves
+    by a point between seeds, as much as the rates differ.
+    """
     by_side = {}
     for (method, side, lr, seed), entry in entries.items():
-        if seed == 0:
-            by_side.setdefault((method, side), []).append((lr, tuple(entry["val"])))
+        by_side.setdefault((method, side), {}).setdefault(lr, {})[seed] = entry["val"]
     chosen = {}
-    for key, candidates in sorted(by_side.items()):
-        candidates.sort(key=lambda c: float(c[0]))
-        chosen[key] = (max(candidates, key=lambda c: c[1][0])[0], candidates)
+    for key, runs in sorted(by_side.items()):
+        rates = sorted((lr for lr in runs if 0 in runs[lr]), key=float)
+        common = sorted(set.intersection(*(set(runs[lr]) for lr in rates)))
+        candidates = [
+            (lr, tuple(runs[lr][0]), statistics.mean(runs[lr][seed][0] for seed in common))
+            for lr in rates
+        ]
+        chosen[key] = (max(candidates, key=lambda c: c[2])[0], candidates, common)
     return chosen
 
 
 def _print_choices(entries):
     """One line per method: its final model's recipe, from the record.
 
-    The side and stage-2 rate with the best val mAP at seed 0 and that run's best
-    stage-2 epoch; the head's rate, and its epochs as the median over the seeds
-    whose head's best val epoch the record holds (seed 0's rows of session 14 were
-    transcribed without it).
+    The side and stage-2 rate with the best val mAP (`choose`; sides compared
+    at seed 0) and the best stage-2 epoch of its seed-0 run; the head's rate,
+    and its epochs as the median over the seeds whose head's best val epoch
+    the record holds (seed 0's rows of session 14 were transcribed without it).
     """
     chosen = choose(entries)
     for method in sorted({method for method, _ in chosen}):
         sides = {}
-        for (m, side), (lr, candidates) in chosen.items():
+        for (m, side), (lr, candidates, _) in chosen.items():
             if m == method:
-                sides[side] = (lr, dict(candidates)[lr])
+                sides[side] = (lr, {c[0]: c[1] for c in candidates}[lr])
         side = max(sides, key=lambda s: sides[s][1][0])
         lr, (_, epochs, _) = sides[side]
         head_epochs = {
@@ -185,14 +197,18 @@ def print_tables(entries, class_names):
 
     chosen = choose(entries)
     print("## Stage-2 learning rate (val mAP at seed 0, best epoch / epochs run)\n")
-    print("| method | side | lr: val mAP (epoch/run) ... | chosen |")
-    print("|---|---|---|---|")
-    for (method, side), (lr, candidates) in chosen.items():
-        cells = ", ".join(f"{c}: {100 * v:.2f} ({e}/{n})" for c, (v, e, n) in candidates)
-        print(f"| {method} | {side} | {cells} | {lr} |")
+    print("| method | side | lr: val mAP (epoch/run) ... | seeds judged | chosen |")
+    print("|---|---|---|---|---|")
+    for (method, side), (lr, candidates, common) in chosen.items():
+        cells = ", ".join(
+            f"{c}: {100 * v:.2f} ({e}/{n})" + (f", mean {100 * m:.2f}" if len(common) > 1 else "")
+            for c, (v, e, n), m in candidates
+        )
+        seeds = ", ".join(str(seed) for seed in common)
+        print(f"| {method} | {side} | {cells} | {seeds} | {lr} |")
 
     rows = []
-    for (method, side), (lr, _) in chosen.items():
+    for (method, side), (lr, *_) in chosen.items():
         seeds = [e for key, e in sorted(entries.items()) if key[:3] == (method, side, lr)]
         rows.append((method, side, lr, seeds))
 
