@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from keras_mlrnn.presets.files import sha256_of
+from keras_mlrnn.training.run_dir import EPOCH_SECONDS
 from keras_mlrnn.utils.files import replace_text
 
 
@@ -117,10 +118,6 @@ class CheckedBackupAndRestore(keras.callbacks.BackupAndRestore):
                 "metadata": hashlib.sha256(text.encode()).hexdigest()}  # fmt: skip
         replace_text(self._sums_path, json.dumps(sums))
         replace_text(self._training_metadata_path, text)
-
-
-#: The history.csv column of each epoch's wall seconds (`TimedCSVLogger`).
-EPOCH_SECONDS = "epoch_seconds"
 
 
 class TimedCSVLogger(keras.callbacks.CSVLogger):

@@ -35,6 +35,8 @@ except ImportError:  # Windows: no advisory locks; runs are not guarded there
 RUN_CONFIG = "run_config.json"
 METRICS = "metrics.json"
 HISTORY = "history.csv"
+#: The history.csv column of each epoch's wall seconds (`callbacks.TimedCSVLogger`).
+EPOCH_SECONDS = "epoch_seconds"
 MODEL_FILE = "model.keras"
 CHECKPOINTS = "checkpoints"
 #: Who holds a run directory now: process id, host and start time (see `RunDirectory.owned`).
@@ -158,15 +160,15 @@ class RunDirectory:
             return None
         return np.atleast_1d(np.genfromtxt(path, delimiter=",", names=True))
 
-    def logged_seconds(self, rows=None):
-        """The summed `epoch_seconds` of the first `rows` epochs of the history (all: None).
+    def logged_seconds(self):
+        """The summed `EPOCH_SECONDS` of the history's epochs.
 
         0.0 when the history is empty or was written without the column.
         """
         history = self.history()
-        if history is None or "epoch_seconds" not in (history.dtype.names or ()):
+        if history is None or EPOCH_SECONDS not in (history.dtype.names or ()):
             return 0.0
-        return float(history["epoch_seconds"][:rows].sum())
+        return float(history[EPOCH_SECONDS].sum())
 
     def best_logged(self, key):
         """The largest value of `key` in the history, or None if there is none yet."""

@@ -188,8 +188,7 @@ def _fit(model, config, run, inputs, splits, verbose):
     )
     model.compile(optimizer=optimizer)
     callbacks = run_callbacks(run, config)
-    history = run.history()
-    epochs_before = 0 if history is None else len(history)
+    seconds_before = run.logged_seconds()  # the epochs of earlier processes (on resume)
     start = time.time()
     try:
         for stage, until_epoch in phases:
@@ -207,7 +206,7 @@ def _fit(model, config, run, inputs, splits, verbose):
     except Exception as error:
         _name_unreadable_images(error, splits)
         raise
-    return phases, time.time() - start + run.logged_seconds(epochs_before)
+    return phases, time.time() - start + seconds_before
 
 
 def _finalize(run, phases, inputs, val_split):
